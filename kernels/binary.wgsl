@@ -1,0 +1,190 @@
+// Elementwise binary ops with numpy broadcasting, one pipeline per OP (override constant).
+//
+//  OP  forward y = f(a, b)   da = dy * df/da          db = dy * df/db
+//   0  a + b                 dy                       dy
+//   1  a - b                 dy                       -dy
+//   2  a * b                 dy * b                   dy * a
+//   3  a / b                 dy / b                   -dy * a / b^2
+//   4  a ^ b                 dy * b * a^(b-1)         dy * y * ln(a)
+//   5  max(a, b)             dy * [a >= b]            dy * [a < b]
+//
+// Shapes travel as MAX_RANK = 8 dims (two vec4<u32>), leading dims padded with 1; a broadcast
+// input has stride 0 along the dims it is broadcast in. `backward` writes both partials at the
+// output's shape; `sum_to` then sums a partial down to its input's shape.
+//
+// Names of locals and parameters never repeat a global's: wgsl_reflect matches resources by name.
+
+override OP: u32 = 0u;
+override WG: u32 = 256u;
+
+struct Params {
+  n: u32,
+  out_shape: array<vec4<u32>, 2>,
+  a_strides: array<vec4<u32>, 2>,
+  b_strides: array<vec4<u32>, 2>,
+}
+
+fn at(v: array<vec4<u32>, 2>, d: u32) -> u32 {
+  return v[d / 4u][d % 4u];
+}
+
+// A NaN made at run time: WGSL rejects NaN constants, so the bits depend (trivially) on `v`.
+fn quiet_nan(v: f32) -> f32 {
+  return bitcast<f32>(0x7fc00000u | (bitcast<u32>(v) & 0u));
+}
+
+fn powf(v: f32, e: f32) -> f32 {
+  if (e == 0.0) {
+    return 1.0;
+  }
+  if (v >= 0.0) {
+    return pow(v, e);
+  }
+  if (e == floor(e)) {
+    let m = pow(-v, e);
+    if (abs(e % 2.0) == 1.0) {
+      return -m;
+    }
+    return m;
+  }
+  return quiet_nan(v);
+}
+
+fn apply(u: f32, v: f32) -> f32 {
+  switch OP {
+    case 1u: { return u - v; }
+    case 2u: { return u * v; }
+    case 3u: { return u / v; }
+    case 4u: { return powf(u, v); }
+    case 5u: { return max(u, v); }
+    default: { return u + v; }
+  }
+}
+
+// Offsets of output element i in a and b.
+fn offsets(i: u32, shape: array<vec4<u32>, 2>, str_a: array<vec4<u32>, 2>, str_b: array<vec4<u32>, 2>) -> vec2<u32> {
+  var rem = i;
+  var oa = 0u;
+  var ob = 0u;
+  for (var d = 7; d >= 0; d--) {
+    let n = at(shape, u32(d));
+    let c = rem % n;
+    rem = rem / n;
+    oa += c * at(str_a, u32(d));
+    ob += c * at(str_b, u32(d));
+  }
+  return vec2<u32>(oa, ob);
+}
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> a: array<f32>;
+@group(0) @binding(2) var<storage, read> b: array<f32>;
+@group(0) @binding(3) var<storage, read_write> y: array<f32>;
+
+@compute @workgroup_size(WG)
+fn forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = gid.x + gid.y * nwg.x * WG;
+  if (i >= p.n) {
+    return;
+  }
+  let o = offsets(i, p.out_shape, p.a_strides, p.b_strides);
+  y[i] = apply(a[o.x], b[o.y]);
+}
+
+// Same shapes, no broadcasting: no index arithmetic.
+struct SameParams {
+  n: u32,
+}
+
+@group(0) @binding(0) var<uniform> sp: SameParams;
+@group(0) @binding(1) var<storage, read> sa: array<f32>;
+@group(0) @binding(2) var<storage, read> sb: array<f32>;
+@group(0) @binding(3) var<storage, read_write> sy: array<f32>;
+
+@compute @workgroup_size(WG)
+fn forward_same(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = gid.x + gid.y * nwg.x * WG;
+  if (i < sp.n) {
+    sy[i] = apply(sa[i], sb[i]);
+  }
+}
+
+@group(0) @binding(0) var<uniform> bp: Params;
+@group(0) @binding(1) var<storage, read> ba: array<f32>;
+@group(0) @binding(2) var<storage, read> bb: array<f32>;
+@group(0) @binding(3) var<storage, read> by: array<f32>;
+@group(0) @binding(4) var<storage, read> dy: array<f32>;
+@group(0) @binding(5) var<storage, read_write> ga: array<f32>;
+@group(0) @binding(6) var<storage, read_write> gb: array<f32>;
+
+@compute @workgroup_size(WG)
+fn backward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = gid.x + gid.y * nwg.x * WG;
+  if (i >= bp.n) {
+    return;
+  }
+  let o = offsets(i, bp.out_shape, bp.a_strides, bp.b_strides);
+  let av = ba[o.x];
+  let bv = bb[o.y];
+  let g = dy[i];
+  var da = g;
+  var db = g;
+  switch OP {
+    case 1u: { db = -g; }
+    case 2u: { da = g * bv; db = g * av; }
+    case 3u: { da = g / bv; db = -g * av / (bv * bv); }
+    case 4u: {
+      da = select(g * bv * powf(av, bv - 1.0), 0.0, bv == 0.0);
+      // d(a^b)/db = a^b ln a; zero where a^b is zero (a = 0, b > 0), as the limit gives
+      db = select(g * by[i] * log(av), 0.0, by[i] == 0.0);
+    }
+    case 5u: { da = select(0.0, g, av >= bv); db = select(g, 0.0, av >= bv); }
+    default: {}
+  }
+  ga[i] = da;
+  gb[i] = db;
+}
+
+// Sums `big` (of shape big_shape) down to small_shape (same rank, each dim either equal or 1).
+struct SumToParams {
+  n: u32,
+  reduce_count: u32,
+  big_shape: array<vec4<u32>, 2>,
+  big_strides: array<vec4<u32>, 2>,
+  small_shape: array<vec4<u32>, 2>,
+}
+
+@group(0) @binding(0) var<uniform> rp: SumToParams;
+@group(0) @binding(1) var<storage, read> big: array<f32>;
+@group(0) @binding(2) var<storage, read_write> small: array<f32>;
+
+@compute @workgroup_size(WG)
+fn sum_to(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let j = gid.x + gid.y * nwg.x * WG;
+  if (j >= rp.n) {
+    return;
+  }
+  // base offset in `big` of small element j
+  var rem = j;
+  var base = 0u;
+  for (var d = 7; d >= 0; d--) {
+    let n = at(rp.small_shape, u32(d));
+    let c = rem % n;
+    rem = rem / n;
+    base += c * at(rp.big_strides, u32(d));
+  }
+  var acc = 0.0;
+  for (var r = 0u; r < rp.reduce_count; r++) {
+    var rr = r;
+    var off = base;
+    for (var d = 7; d >= 0; d--) {
+      let nb = at(rp.big_shape, u32(d));
+      if (at(rp.small_shape, u32(d)) == 1u && nb > 1u) {
+        off += (rr % nb) * at(rp.big_strides, u32(d));
+        rr = rr / nb;
+      }
+    }
+    acc += big[off];
+  }
+  small[j] = acc;
+}

@@ -1,0 +1,144 @@
+/**
+ * Elementwise binary ops with numpy broadcasting: add, sub, mul, div, pow, maximum. A number as
+ * the second operand uses the scalar ops of unary.ts. The backward computes both partials at the
+ * output's shape in one pass, then sums each down to its input's shape (the broadcasting rule).
+ */
+import { broadcastShapes, numel, sameShape, stridesOf, type Shape } from '../tensor/shape.js';
+import { record } from '../tensor/tape.js';
+import { Tensor } from '../tensor/tensor.js';
+import { checkInputs, grid1d, kernel, MAX_RANK, packDims } from './support.js';
+import { unary } from './unary.js';
+
+const FILE = 'binary.wgsl';
+const WG = 256;
+
+export const BINARY_OPS = { add: 0, sub: 1, mul: 2, div: 3, pow: 4, maximum: 5 } as const;
+export type BinaryOp = keyof typeof BINARY_OPS;
+
+/** Strides of `shape` read as `outShape` (right-aligned, 0 along broadcast dims), padded to MAX_RANK. */
+function broadcastStrides(shape: Shape, outShape: Shape): number[] {
+  const s = stridesOf(shape);
+  const out = new Array<number>(MAX_RANK).fill(0);
+  const off = MAX_RANK - shape.length;
+  for (let d = 0; d < shape.length; d++) out[off + d] = shape[d] === 1 && outShape[outShape.length - shape.length + d] !== 1 ? 0 : s[d]!;
+  return out;
+}
+
+export function binary(op: BinaryOp, a: Tensor, b: Tensor): Tensor {
+  const device = checkInputs(op, [a, b]);
+  const shape = broadcastShapes(op, a.shape, b.shape);
+  const y = Tensor.empty(device, shape);
+  const code = BINARY_OPS[op];
+  const n = y.size;
+  const same = sameShape(a.shape, b.shape);
+  const params = {
+    n,
+    out_shape: packDims(shape),
+    a_strides: broadcastStrides(a.shape, shape),
+    b_strides: broadcastStrides(b.shape, shape),
+  };
+  if (same) {
+    device.dispatch(kernel(device, FILE, 'forward_same', { OP: code, WG }), {
+      buffers: { sa: a.buffer, sb: b.buffer, sy: y.buffer },
+      uniforms: { sp: { n } },
+      workgroups: grid1d(device, n, WG),
+    });
+  } else {
+    device.dispatch(kernel(device, FILE, 'forward', { OP: code, WG }), {
+      buffers: { a: a.buffer, b: b.buffer, y: y.buffer },
+      uniforms: { p: params },
+      workgroups: grid1d(device, n, WG),
+    });
+  }
+  return record(op, [a, b], y, (dy) => {
+    const ga = Tensor.empty(device, shape);
+    const gb = Tensor.empty(device, shape);
+    device.dispatch(kernel(device, FILE, 'backward', { OP: code, WG }), {
+      buffers: { ba: a.buffer, bb: b.buffer, by: y.buffer, dy: dy.buffer, ga: ga.buffer, gb: gb.buffer },
+      uniforms: { bp: params },
+      workgroups: grid1d(device, n, WG),
+    });
+    return [sumToShape(ga, a.shape, a.requiresGrad), sumToShape(gb, b.shape, b.requiresGrad)];
+  });
+}
+
+/**
+ * Sums a tensor of a broadcast shape down to `shape` (the gradient of broadcasting). Returns the
+ * input itself when the shapes agree; frees the input otherwise. Not recorded on the tape.
+ */
+export function sumToShape(big: Tensor, shape: Shape, wanted = true): Tensor | null {
+  if (!wanted) {
+    big.dispose();
+    return null;
+  }
+  if (sameShape(big.shape, shape)) return big;
+  const device = big.device;
+  const small = Tensor.empty(device, shape);
+  const rank = big.shape.length;
+  const smallFull = [...new Array<number>(rank - shape.length).fill(1), ...shape];
+  let reduceCount = 1;
+  big.shape.forEach((d, i) => {
+    if (smallFull[i] === 1) reduceCount *= d;
+  });
+  device.dispatch(kernel(device, FILE, 'sum_to', { WG }), {
+    buffers: { big: big.buffer, small: small.buffer },
+    uniforms: {
+      rp: {
+        n: numel(shape),
+        reduce_count: big.size === 0 ? 0 : reduceCount,
+        big_shape: packDims(big.shape),
+        big_strides: packDims(stridesOf(big.shape), 0),
+        small_shape: packDims(smallFull),
+      },
+    },
+    workgroups: grid1d(device, small.size, WG),
+  });
+  big.dispose();
+  return small;
+}
+
+type Operand = Tensor | number;
+
+function scalarOrTensor(op: BinaryOp, a: Tensor, b: Operand): Tensor {
+  if (typeof b !== 'number') return binary(op, a, b);
+  switch (op) {
+    case 'add':
+      return unary('addScalar', a, b);
+    case 'sub':
+      return unary('addScalar', a, -b);
+    case 'mul':
+      return unary('mulScalar', a, b);
+    case 'div':
+      if (b === 0) throw new RangeError(`div: division by the scalar 0 (tensor ${a.describe()})`);
+      return unary('mulScalar', a, 1 / b);
+    case 'pow':
+      return unary('powScalar', a, b);
+    case 'maximum':
+      return binary('maximum', a, Tensor.from(a.device, [b], []));
+  }
+}
+
+export const add = (a: Tensor, b: Operand) => scalarOrTensor('add', a, b);
+export const sub = (a: Tensor, b: Operand) => scalarOrTensor('sub', a, b);
+export const mul = (a: Tensor, b: Operand) => scalarOrTensor('mul', a, b);
+export const div = (a: Tensor, b: Operand) => scalarOrTensor('div', a, b);
+export const pow = (a: Tensor, b: Operand) => scalarOrTensor('pow', a, b);
+export const maximum = (a: Tensor, b: Operand) => scalarOrTensor('maximum', a, b);
+
+declare module '../tensor/tensor.js' {
+  interface Tensor {
+    add(b: Tensor | number): Tensor;
+    sub(b: Tensor | number): Tensor;
+    mul(b: Tensor | number): Tensor;
+    div(b: Tensor | number): Tensor;
+    pow(b: Tensor | number): Tensor;
+    maximum(b: Tensor | number): Tensor;
+  }
+}
+
+Tensor.prototype.add = function (b: Operand) { return add(this, b); };
+Tensor.prototype.sub = function (b: Operand) { return sub(this, b); };
+Tensor.prototype.mul = function (b: Operand) { return mul(this, b); };
+Tensor.prototype.div = function (b: Operand) { return div(this, b); };
+Tensor.prototype.pow = function (b: Operand) { return pow(this, b); };
+Tensor.prototype.maximum = function (b: Operand) { return maximum(this, b); };

@@ -1,0 +1,466 @@
+/**
+ * Device: one WebGPU device with its adapter's real limits and optional features, a buffer pool,
+ * the kernel registry, dispatch batching (one command encoder and one submit per flush), waiting
+ * that does not spin the CPU, and error hooks. It owns the platform GPU handle (Dawn's `create()`
+ * object in Node) for its whole life and releases it on destroy().
+ */
+import { BufferPool, USAGE } from './buffer_pool.js';
+import { DeviceLostError, GpuError, KernelBindingError, NoAdapterError } from './errors.js';
+import { KernelRegistry, type Kernel, type KernelSource, type UniformLayout } from './kernels.js';
+import { WaitEstimator } from './wait.js';
+
+export const OPTIONAL_FEATURES = ['timestamp-query', 'subgroups', 'shader-f16'] as const;
+export type OptionalFeature = (typeof OPTIONAL_FEATURES)[number];
+
+export interface AdapterDescription {
+  vendor: string;
+  architecture: string;
+  device: string;
+  description: string;
+  isFallbackAdapter: boolean;
+  subgroupMinSize: number | null;
+  subgroupMaxSize: number | null;
+}
+
+export interface DeviceOptions {
+  /** the platform's GPU object (navigator.gpu in a browser; Node: see node_gpu.ts) */
+  gpu: GPU;
+  /** called once on destroy(): releases the platform handle */
+  release?: () => void;
+  /** kernel files to compile at open */
+  kernels?: KernelSource;
+  powerPreference?: GPUPowerPreference;
+  /** optional features to leave off even if the adapter has them (for tests of fallbacks) */
+  disableFeatures?: OptionalFeature[];
+  /** environment flags (AUNCE_PRINT_KERNELS, AUNCE_LOG_DISPATCH); defaults to none */
+  env?: Record<string, string | undefined>;
+}
+
+export type BufferBinding = GPUBuffer | { buffer: GPUBuffer; offset?: number; size?: number };
+export type UniformValue = number | ArrayLike<number>;
+
+export interface DispatchArgs {
+  /** storage buffers by their WGSL names */
+  buffers: Record<string, BufferBinding>;
+  /** uniform structs by their WGSL binding names, fields by member name */
+  uniforms?: Record<string, Record<string, UniformValue>>;
+  /** workgroup counts; a zero count records nothing */
+  workgroups: number | [number, number?, number?];
+}
+
+interface PendingCheck {
+  what: string;
+  check: Promise<GPUError | null>;
+}
+
+const ARENA_CHUNK = 64 * 1024;
+
+/** Uniform data of one batch: CPU copies written to GPU chunks at flush. */
+class UniformArena {
+  private readonly chunks: { gpu: GPUBuffer; cpu: Uint8Array }[] = [];
+  private chunk = 0;
+  private used = 0;
+
+  constructor(
+    private readonly device: GPUDevice,
+    private readonly align: number,
+  ) {}
+
+  /** Room for `size` bytes: the chunk's buffer, the offset, and a view to fill. */
+  alloc(size: number): { buffer: GPUBuffer; offset: number; view: DataView } {
+    if (size > ARENA_CHUNK) throw new RangeError(`a uniform block of ${size} bytes exceeds ${ARENA_CHUNK}`);
+    if (this.used + size > ARENA_CHUNK) {
+      this.chunk++;
+      this.used = 0;
+    }
+    if (this.chunk === this.chunks.length) {
+      this.chunks.push({
+        gpu: this.device.createBuffer({ size: ARENA_CHUNK, usage: USAGE.UNIFORM | USAGE.COPY_DST, label: 'uniform arena' }),
+        cpu: new Uint8Array(ARENA_CHUNK),
+      });
+    }
+    const c = this.chunks[this.chunk]!;
+    const offset = this.used;
+    this.used = Math.ceil((offset + size) / this.align) * this.align;
+    c.cpu.fill(0, offset, offset + size);
+    return { buffer: c.gpu, offset, view: new DataView(c.cpu.buffer, offset, size) };
+  }
+
+  /** Writes what this batch used to the GPU (queue-ordered before the batch's submit). */
+  upload(queue: GPUQueue): void {
+    for (let i = 0; i <= this.chunk && i < this.chunks.length; i++) {
+      const end = i === this.chunk ? this.used : ARENA_CHUNK;
+      if (end > 0) queue.writeBuffer(this.chunks[i]!.gpu, 0, this.chunks[i]!.cpu, 0, end);
+    }
+    this.chunk = 0;
+    this.used = 0;
+  }
+
+  destroy(): void {
+    for (const c of this.chunks) c.gpu.destroy();
+    this.chunks.length = 0;
+  }
+}
+
+let nextDeviceId = 1;
+
+export class Device {
+  /** distinct per Device, for errors about tensors from two devices */
+  readonly id = nextDeviceId++;
+  readonly kernels: KernelRegistry;
+  readonly pool: BufferPool;
+  /** counters since creation */
+  readonly counters = { dispatches: 0, submits: 0, readbacks: 0 };
+
+  private encoder: GPUCommandEncoder | null = null;
+  private pass: GPUComputePassEncoder | null = null;
+  private passTimestamps: GPUComputePassTimestampWrites | undefined;
+  private batchKernels: string[] = [];
+  private readonly arena: UniformArena;
+  private readonly waiter = new WaitEstimator();
+  private pendingChecks: PendingCheck[] = [];
+  private errors: string[] = [];
+  private readonly errorHooks: ((message: string) => void)[] = [];
+  private destroyed = false;
+  private lostReason: string | null = null;
+  private readonly logDispatch: boolean;
+  private readonly stagingFree: GPUBuffer[] = [];
+
+  private constructor(
+    readonly gpuDevice: GPUDevice,
+    readonly adapter: AdapterDescription,
+    readonly features: ReadonlySet<string>,
+    readonly limits: Readonly<Record<string, number>>,
+    private readonly release: (() => void) | undefined,
+    env: Record<string, string | undefined>,
+  ) {
+    this.pool = new BufferPool(gpuDevice, limits.maxBufferSize ?? 256 * 1024 * 1024);
+    this.arena = new UniformArena(gpuDevice, limits.minUniformBufferOffsetAlignment ?? 256);
+    this.logDispatch = env.AUNCE_LOG_DISPATCH === '1';
+    this.kernels = new KernelRegistry({
+      device: gpuDevice,
+      features,
+      maxInvocations: limits.maxComputeInvocationsPerWorkgroup ?? 256,
+      track: (what, check) => this.pendingChecks.push({ what, check }),
+      printKernels: env.AUNCE_PRINT_KERNELS === '1',
+    });
+    gpuDevice.lost.then((info) => {
+      if (!this.destroyed) {
+        this.lostReason = `${info.reason}: ${info.message}`;
+        this.report(`device lost (${this.lostReason})`);
+      }
+    });
+    gpuDevice.onuncapturederror = (ev: GPUUncapturedErrorEvent) => this.report(ev.error.message);
+  }
+
+  /** Requests an adapter and a device with the adapter's own limits and the optional features it has. */
+  static async open(opts: DeviceOptions): Promise<Device> {
+    let adapter: GPUAdapter | null = null;
+    try {
+      adapter = await opts.gpu.requestAdapter({ powerPreference: opts.powerPreference });
+    } catch (err) {
+      opts.release?.();
+      throw new NoAdapterError(`requestAdapter() failed: ${(err as Error).message}. ${NO_ADAPTER_REMEDY}`);
+    }
+    if (!adapter) {
+      opts.release?.();
+      throw new NoAdapterError(`no WebGPU adapter was found. ${NO_ADAPTER_REMEDY}`);
+    }
+    const disabled = new Set<string>(opts.disableFeatures ?? []);
+    const requiredFeatures = OPTIONAL_FEATURES.filter((f) => adapter.features.has(f) && !disabled.has(f));
+    const requiredLimits: Record<string, number> = {};
+    for (const key in adapter.limits) {
+      const v = (adapter.limits as unknown as Record<string, unknown>)[key];
+      if (typeof v === 'number') requiredLimits[key] = v;
+    }
+    let gpuDevice: GPUDevice;
+    try {
+      gpuDevice = await adapter.requestDevice({ requiredFeatures, requiredLimits, label: 'aunce' });
+    } catch {
+      // Some adapters refuse a few of their own maxima; fall back to the ones compute work needs.
+      const compute: Record<string, number> = {};
+      for (const k of COMPUTE_LIMITS) if (k in requiredLimits) compute[k] = requiredLimits[k]!;
+      gpuDevice = await adapter.requestDevice({ requiredFeatures, requiredLimits: compute, label: 'aunce' });
+    }
+    const info = adapter.info as GPUAdapterInfo & { isFallbackAdapter?: boolean; subgroupMinSize?: number; subgroupMaxSize?: number };
+    const description: AdapterDescription = {
+      vendor: info.vendor,
+      architecture: info.architecture,
+      device: info.device,
+      description: info.description,
+      isFallbackAdapter: Boolean(info.isFallbackAdapter ?? (adapter as { isFallbackAdapter?: boolean }).isFallbackAdapter),
+      subgroupMinSize: info.subgroupMinSize ?? null,
+      subgroupMaxSize: info.subgroupMaxSize ?? null,
+    };
+    const limits: Record<string, number> = {};
+    for (const key in gpuDevice.limits) {
+      const v = (gpuDevice.limits as unknown as Record<string, unknown>)[key];
+      if (typeof v === 'number') limits[key] = v;
+    }
+    const device = new Device(gpuDevice, description, new Set(gpuDevice.features as unknown as Iterable<string>), limits, opts.release, opts.env ?? {});
+    try {
+      if (opts.kernels) await device.kernels.loadSource(opts.kernels);
+    } catch (err) {
+      device.destroy();
+      throw err;
+    }
+    return device;
+  }
+
+  /** A one-line name of the adapter: vendor, architecture, device, description, fallback or not. */
+  get name(): string {
+    const a = this.adapter;
+    const parts = [a.vendor, a.architecture, a.device].filter(Boolean).join(' ') || 'unknown adapter';
+    return `${parts}${a.description ? ` (${a.description})` : ''}${a.isFallbackAdapter ? ' [fallback adapter]' : ''}`;
+  }
+
+  get alive(): boolean {
+    return !this.destroyed && this.lostReason === null;
+  }
+
+  has(feature: OptionalFeature): boolean {
+    return this.features.has(feature);
+  }
+
+  /** Throws if the device was destroyed or lost; `what` names the caller in the message. */
+  assertAlive(what: string): void {
+    if (this.destroyed) throw new DeviceLostError(`${what}: the device was destroyed`);
+    if (this.lostReason) throw new DeviceLostError(`${what}: the device was lost (${this.lostReason})`);
+  }
+
+  /** Registers a hook for errors the GPU reports asynchronously (they are also thrown at the next sync). */
+  onError(hook: (message: string) => void): void {
+    this.errorHooks.push(hook);
+  }
+
+  private report(message: string): void {
+    this.errors.push(message);
+    for (const h of this.errorHooks) h(message);
+  }
+
+  // ---------------------------------------------------------------- recording
+
+  private currentPass(): GPUComputePassEncoder {
+    if (!this.encoder) this.encoder = this.gpuDevice.createCommandEncoder({ label: 'aunce batch' });
+    if (!this.pass) {
+      this.pass = this.encoder.beginComputePass(this.passTimestamps ? { timestampWrites: this.passTimestamps } : {});
+    }
+    return this.pass;
+  }
+
+  private endPass(): void {
+    if (this.pass) {
+      this.pass.end();
+      this.pass = null;
+    }
+  }
+
+  /** Records one dispatch of a kernel. Bindings are checked by name against the kernel's WGSL. */
+  dispatch(kernel: Kernel, args: DispatchArgs): void {
+    this.assertAlive(kernel.name);
+    const wg = typeof args.workgroups === 'number' ? [args.workgroups, 1, 1] : [args.workgroups[0], args.workgroups[1] ?? 1, args.workgroups[2] ?? 1];
+    const maxPerDim = this.limits.maxComputeWorkgroupsPerDimension ?? 65535;
+    for (const n of wg) {
+      if (!Number.isInteger(n) || n! < 0) throw new KernelBindingError(`${kernel.name}: workgroup count ${wg.join('x')} is not a whole number`);
+      if (n! > maxPerDim) throw new KernelBindingError(`${kernel.name}: workgroup count ${wg.join('x')} exceeds the device limit ${maxPerDim} per dimension`);
+    }
+    const storageNames = kernel.bindings.filter((b) => b.kind !== 'uniform').map((b) => b.name);
+    const uniformNames = kernel.bindings.filter((b) => b.kind === 'uniform').map((b) => b.name);
+    checkNames(kernel.name, 'storage buffers', storageNames, Object.keys(args.buffers));
+    checkNames(kernel.name, 'uniforms', uniformNames, Object.keys(args.uniforms ?? {}));
+    if (wg[0] === 0 || wg[1] === 0 || wg[2] === 0) return;
+
+    const groups: GPUBindGroupEntry[][] = [];
+    for (const b of kernel.bindings) {
+      let resource: GPUBufferBinding;
+      if (b.kind === 'uniform') {
+        const layout = kernel.uniforms.get(b.name)!;
+        const slot = this.arena.alloc(layout.size);
+        writeUniform(kernel.name, b.name, layout, args.uniforms![b.name]!, slot.view);
+        resource = { buffer: slot.buffer, offset: slot.offset, size: layout.size };
+      } else {
+        const given = args.buffers[b.name]!;
+        resource = 'buffer' in given ? given : { buffer: given };
+      }
+      (groups[b.group] ??= []).push({ binding: b.binding, resource });
+    }
+    const pass = this.currentPass();
+    pass.setPipeline(kernel.pipeline);
+    groups.forEach((entries, g) => {
+      if (!entries) return;
+      pass.setBindGroup(g, this.gpuDevice.createBindGroup({ layout: kernel.bindGroupLayouts[g]!, entries }));
+    });
+    pass.dispatchWorkgroups(wg[0]!, wg[1]!, wg[2]!);
+    this.counters.dispatches++;
+    this.batchKernels.push(kernel.key);
+    if (this.logDispatch) console.error(`[dispatch] ${kernel.key} ${wg.join('x')}`);
+  }
+
+  /** Records a buffer-to-buffer copy (in order with the dispatches around it). */
+  copyBuffer(src: GPUBuffer, srcOffset: number, dst: GPUBuffer, dstOffset: number, size: number): void {
+    this.assertAlive('copyBuffer');
+    if (size === 0) return;
+    this.endPass();
+    if (!this.encoder) this.encoder = this.gpuDevice.createCommandEncoder({ label: 'aunce batch' });
+    this.encoder.copyBufferToBuffer(src, srcOffset, dst, dstOffset, size);
+    this.batchKernels.push('copy');
+  }
+
+  /**
+   * Writes data into a buffer. Work recorded before this call is submitted first, so it sees the
+   * buffer's old contents and work recorded after sees the new ones.
+   */
+  writeBuffer(buffer: GPUBuffer, offset: number, data: ArrayBufferView): void {
+    this.assertAlive('writeBuffer');
+    if (this.encoder) this.flush();
+    this.gpuDevice.queue.writeBuffer(buffer, offset, data.buffer, data.byteOffset, data.byteLength);
+  }
+
+  /**
+   * Runs `record` so that everything it records lands in one compute pass whose start and end
+   * write timestamps (used by GpuTimer).
+   */
+  timedPass<T>(timestampWrites: GPUComputePassTimestampWrites, record: () => T): T {
+    this.endPass();
+    const outer = this.passTimestamps;
+    this.passTimestamps = timestampWrites;
+    try {
+      this.currentPass();
+      return record();
+    } finally {
+      this.endPass();
+      this.passTimestamps = outer;
+    }
+  }
+
+  /** Low-level access for helpers that must add commands of their own (timers, read-back). */
+  commandEncoder(): GPUCommandEncoder {
+    this.endPass();
+    if (!this.encoder) this.encoder = this.gpuDevice.createCommandEncoder({ label: 'aunce batch' });
+    return this.encoder;
+  }
+
+  /** Submits everything recorded since the last flush as one command buffer. */
+  flush(): void {
+    this.assertAlive('flush');
+    if (!this.encoder) return;
+    this.endPass();
+    const encoder = this.encoder;
+    this.encoder = null;
+    const kernels = this.batchKernels;
+    this.batchKernels = [];
+    this.arena.upload(this.gpuDevice.queue);
+    this.gpuDevice.pushErrorScope('validation');
+    this.gpuDevice.queue.submit([encoder.finish()]);
+    this.counters.submits++;
+    const list = kernels.length > 6 ? `${kernels.slice(0, 6).join(', ')} and ${kernels.length - 6} more` : kernels.join(', ');
+    this.pendingChecks.push({ what: `a batch of ${kernels.length} commands (${list})`, check: this.gpuDevice.popErrorScope() });
+  }
+
+  /** Flushes, waits until the GPU has finished all submitted work, and raises any error it reported. */
+  async sync(hintMs?: number): Promise<void> {
+    this.flush();
+    await this.waiter.wait(() => this.gpuDevice.queue.onSubmittedWorkDone(), hintMs);
+    await this.raiseErrors();
+  }
+
+  /** Throws the first error the GPU reported since the last check (pipeline creation, submits, uncaptured). */
+  async raiseErrors(): Promise<void> {
+    const checks = this.pendingChecks;
+    this.pendingChecks = [];
+    const found: string[] = [];
+    for (const { what, check } of checks) {
+      const err = await check;
+      if (err) found.push(`${what}: ${err.message}`);
+    }
+    found.push(...this.errors);
+    this.errors = [];
+    if (found.length) throw new GpuError(found.join('\n'));
+  }
+
+  /** Copies `size` bytes of a buffer to the CPU (flushing what was recorded before). */
+  async readBuffer(buffer: GPUBuffer, offset: number, size: number): Promise<ArrayBuffer> {
+    this.assertAlive('readBuffer');
+    const padded = Math.ceil(Math.max(size, 4) / 4) * 4;
+    let staging = this.stagingFree.findIndex((b) => b.size >= padded && b.size <= 4 * padded);
+    const buf = staging >= 0 ? this.stagingFree.splice(staging, 1)[0]! : this.gpuDevice.createBuffer({ size: padded, usage: USAGE.MAP_READ | USAGE.COPY_DST, label: 'read-back' });
+    staging = -1;
+    if (size > 0) this.commandEncoder().copyBufferToBuffer(buffer, offset, buf, 0, padded);
+    else this.commandEncoder();
+    this.flush();
+    this.counters.readbacks++;
+    await this.waiter.wait(() => buf.mapAsync(1 /* GPUMapMode.READ */, 0, padded));
+    const out = buf.getMappedRange(0, padded).slice(0, size);
+    buf.unmap();
+    if (this.stagingFree.length < 8) this.stagingFree.push(buf);
+    else buf.destroy();
+    await this.raiseErrors();
+    return out;
+  }
+
+  /** Destroys the device and releases the platform handle; further calls throw DeviceLostError. */
+  destroy(): void {
+    if (this.destroyed) return;
+    this.destroyed = true;
+    this.encoder = null;
+    this.pass = null;
+    this.pool.trim();
+    this.arena.destroy();
+    for (const b of this.stagingFree) b.destroy();
+    this.stagingFree.length = 0;
+    this.gpuDevice.onuncapturederror = null;
+    this.gpuDevice.destroy();
+    this.release?.();
+  }
+}
+
+const COMPUTE_LIMITS = [
+  'maxComputeInvocationsPerWorkgroup',
+  'maxComputeWorkgroupSizeX',
+  'maxComputeWorkgroupSizeY',
+  'maxComputeWorkgroupSizeZ',
+  'maxComputeWorkgroupStorageSize',
+  'maxComputeWorkgroupsPerDimension',
+  'maxStorageBufferBindingSize',
+  'maxBufferSize',
+  'maxStorageBuffersPerShaderStage',
+];
+
+export const NO_ADAPTER_REMEDY =
+  'On Linux without a GPU, install a Vulkan driver new enough for Dawn (Mesa >= 24, lavapipe): run `sudo bash scripts/setup.sh`. ' +
+  'With a GPU, check that its Vulkan driver is installed (`vulkaninfo --summary`).';
+
+function checkNames(kernel: string, what: string, expected: string[], given: string[]): void {
+  const missing = expected.filter((n) => !given.includes(n));
+  const extra = given.filter((n) => !expected.includes(n));
+  if (missing.length || extra.length) {
+    throw new KernelBindingError(
+      `${kernel}: ${what} do not match the WGSL: it declares [${expected.join(', ')}], the call gave [${given.join(', ')}]` +
+        `${missing.length ? `; missing: ${missing.join(', ')}` : ''}${extra.length ? `; extra: ${extra.join(', ')}` : ''}`,
+    );
+  }
+}
+
+function writeUniform(kernel: string, binding: string, layout: UniformLayout, values: Record<string, UniformValue>, view: DataView): void {
+  checkNames(`${kernel} uniform '${binding}'`, 'fields', layout.fields.map((f) => f.name), Object.keys(values));
+  for (const f of layout.fields) {
+    const v = values[f.name]!;
+    const flat: ArrayLike<number> = typeof v === 'number' ? [v] : v;
+    const total = f.components * f.count;
+    if (flat.length > total) {
+      throw new KernelBindingError(`${kernel}: uniform ${binding}.${f.name} holds ${total} values, got ${flat.length}`);
+    }
+    for (let i = 0; i < flat.length; i++) {
+      const at = f.offset + Math.floor(i / f.components) * f.stride + (i % f.components) * 4;
+      const x = flat[i]!;
+      if (f.scalar === 'f32') view.setFloat32(at, x, true);
+      else if (f.scalar === 'u32') {
+        if (!(x >= 0 && x <= 0xffffffff && Number.isInteger(x))) throw new KernelBindingError(`${kernel}: uniform ${binding}.${f.name}[${i}] = ${x} is not a u32`);
+        view.setUint32(at, x, true);
+      } else {
+        if (!Number.isInteger(x)) throw new KernelBindingError(`${kernel}: uniform ${binding}.${f.name}[${i}] = ${x} is not an i32`);
+        view.setInt32(at, x, true);
+      }
+    }
+  }
+}

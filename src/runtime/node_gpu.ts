@@ -1,0 +1,70 @@
+/**
+ * The one module that knows it runs in Node: it creates Dawn's GPU object (npm `webgpu`) and reads
+ * kernel sources from disk. Everything else uses the standard WebGPU API, so that it also runs in a
+ * browser page given `navigator.gpu` and a `KernelSource` that fetches the files.
+ */
+import { readFileSync, readdirSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { create, globals } from 'webgpu';
+import { Device, type DeviceOptions } from './device.js';
+import type { KernelSource } from './kernels.js';
+
+let globalsInstalled = false;
+
+export interface NodeGpuHandle {
+  gpu: GPU;
+  /** Drops the reference that keeps Dawn (and so the Node process) alive. */
+  release(): void;
+}
+
+/** Dawn toggles we always want: exact timestamps (Dawn otherwise rounds them to ~65 us). */
+export const DEFAULT_DAWN_FLAGS = ['disable-dawn-features=timestamp_quantization'];
+
+export function createNodeGpu(flags: string[] = DEFAULT_DAWN_FLAGS): NodeGpuHandle {
+  if (!globalsInstalled) {
+    // GPUBufferUsage, GPUMapMode, ... are globals in browsers; install Dawn's once.
+    Object.assign(globalThis, globals);
+    globalsInstalled = true;
+  }
+  // Mesa warns when XDG_RUNTIME_DIR is unset; any writable directory silences it.
+  process.env.XDG_RUNTIME_DIR ??= '/tmp';
+  let gpu: GPU | null = create(flags) as GPU;
+  return {
+    get gpu() {
+      if (!gpu) throw new Error('the Dawn GPU handle was released');
+      return gpu;
+    },
+    release() {
+      gpu = null;
+    },
+  };
+}
+
+/** The folder that holds the project's `kernels/*.wgsl`. */
+export const KERNELS_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'kernels');
+
+/** Reads `*.wgsl` files from a folder on disk (the project's `kernels/` by default). */
+export function diskKernelSource(dir: string = KERNELS_DIR): KernelSource {
+  return {
+    describe: () => dir,
+    list: () =>
+      readdirSync(dir)
+        .filter((f) => f.endsWith('.wgsl'))
+        .sort(),
+    read: (file: string) => readFileSync(join(dir, file), 'utf8'),
+  };
+}
+
+export type OpenOptions = Omit<DeviceOptions, 'gpu' | 'release'> & { dawnFlags?: string[] };
+
+export async function openDevice(opts: OpenOptions = {}): Promise<Device> {
+  const handle = createNodeGpu(opts.dawnFlags);
+  return Device.open({
+    kernels: diskKernelSource(),
+    env: process.env,
+    ...opts,
+    gpu: handle.gpu,
+    release: () => handle.release(),
+  });
+}

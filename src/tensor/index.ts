@@ -1,0 +1,3 @@
+export * from './shape.js';
+export * from './tensor.js';
+export * from './tape.js';

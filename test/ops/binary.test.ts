@@ -1,0 +1,78 @@
+import { expect } from 'chai';
+import { binary, BINARY_OPS, Tensor, type BinaryOp } from '../../src/index.js';
+import { binaryRef, binaryVjp } from '../../src/ref/binary.js';
+import { map, type NDArray } from '../../src/ref/ndarray.js';
+import { checkFiniteDiff, checkGpu, randn, sharedDevice, uniform } from '../helpers.js';
+
+function inputsFor(op: BinaryOp, sa: number[], sb: number[], seed: number): [NDArray, NDArray] {
+  if (op === 'pow') return [uniform(sa, seed, 0.3, 2), uniform(sb, seed + 1, -1.5, 2.5)];
+  if (op === 'div') return [randn(sa, seed), map(uniform(sb, seed + 1, 0.5, 2), (v, i) => (i % 2 ? -v : v))];
+  // maximum: keep a and b apart so that the kink is not sampled
+  if (op === 'maximum') return [randn(sa, seed), map(randn(sb, seed + 1), (v) => v + 0.37)];
+  return [randn(sa, seed), randn(sb, seed + 1)];
+}
+
+const SHAPES: [number[], number[]][] = [
+  [[67], [67]],
+  [[3, 33], [33]],
+  [[4, 1, 5], [1, 3, 1]],
+  [[2, 3], []],
+  [[1], [5, 1]],
+  [[2, 0, 3], [3]],
+];
+
+const TOL = { fwd: { atol: 1e-6, rtol: 1e-5 }, bwd: { atol: 1e-5, rtol: 1e-4 } };
+
+describe('binary ops', () => {
+  for (const op of Object.keys(BINARY_OPS) as BinaryOp[]) {
+    it(`${op} reference: gradient matches finite differences [4, 1, 5] x [1, 3, 1]`, () => {
+      const [a, b] = inputsFor(op, [4, 1, 5], [1, 3, 1], 3);
+      checkFiniteDiff(op, [a, b], ([x, y]) => binaryRef(op, x!, y!), ([x, y], dy) => binaryVjp(op, x!, y!, dy));
+    });
+    for (const [sa, sb] of SHAPES) {
+      it(`${op} gpu: forward and backward match the reference [${sa}] x [${sb}]`, async () => {
+        await checkGpu({
+          name: op,
+          inputs: inputsFor(op, sa, sb, 11),
+          gpu: ([a, b]) => binary(op, a!, b!),
+          ref: ([a, b]) => binaryRef(op, a!, b!),
+          vjp: ([a, b], dy) => binaryVjp(op, a!, b!, dy),
+          ...TOL,
+        });
+      });
+    }
+  }
+
+  it('add gpu: a gradient flows only to inputs that require one [3]', async () => {
+    const d = await sharedDevice();
+    const a = Tensor.from(d, [1, 2, 3], [3], { requiresGrad: true });
+    const b = Tensor.from(d, [1, 1, 1], [3]);
+    const y = a.mul(b).add(a);
+    y.backward(Tensor.from(d, [1, 1, 1], [3]));
+    expect([...(await a.grad!.toArray())]).to.deep.equal([2, 2, 2]);
+    expect(b.grad).to.equal(null);
+  });
+
+  it('mul: shapes that do not broadcast name the op and both shapes', async () => {
+    const d = await sharedDevice();
+    expect(() => Tensor.empty(d, [2, 3]).mul(Tensor.empty(d, [4]))).to.throw(/mul: shapes \[2, 3\] and \[4\] do not broadcast/);
+  });
+
+  it('add: an i32 operand is a dtype error naming the op', async () => {
+    const d = await sharedDevice();
+    expect(() => Tensor.empty(d, [2]).add(Tensor.from(d, new Int32Array([1, 2]), [2]))).to.throw(TypeError, /add: expects f32 inputs, got f32\[2\], i32\[2\]/);
+  });
+
+  it('div: dividing by the scalar 0 is an error naming the tensor', async () => {
+    const d = await sharedDevice();
+    expect(() => Tensor.empty(d, [2]).div(0)).to.throw(/division by the scalar 0/);
+  });
+
+  it('scalar operands: add, sub, mul, div, pow by numbers match the reference [5]', async () => {
+    const d = await sharedDevice();
+    const x = Tensor.from(d, [0.5, 1, 1.5, 2, 2.5], [5]);
+    const out = await x.add(1).sub(0.5).mul(3).div(2).pow(2).toArray();
+    const want = [0.5, 1, 1.5, 2, 2.5].map((v) => (((v + 1 - 0.5) * 3) / 2) ** 2);
+    want.forEach((w, i) => expect(out[i]).to.be.closeTo(w, 1e-5 * w));
+  });
+});
