@@ -289,8 +289,9 @@ function resolveWorkgroupSize(info: ModuleInfo, fn: FunctionInfo, overrides: Ove
   // wgsl_reflect resolves the sizes from the overrides' defaults; re-read the attribute so that
   // override values passed to this pipeline count.
   const lines = info.code.split('\n');
-  const around = lines.slice(Math.max(0, fn.startLine - 4), fn.startLine).join('\n');
-  const m = /@workgroup_size\(([^)]*)\)[^@]*$/.exec(around);
+  const region = lines.slice(Math.max(0, fn.startLine - 6), fn.startLine).join('\n');
+  const at = region.search(new RegExp(`\\bfn\\s+${fn.name}\\b`));
+  const m = [...region.slice(0, at < 0 ? region.length : at).matchAll(/@workgroup_size\(([^)]*)\)/g)].pop();
   const fallback = fn.workgroupSize ?? [1, 1, 1];
   if (!m) return [fallback[0], fallback[1], fallback[2]];
   const parts = m[1]!.split(',').map((s) => s.trim()).filter(Boolean);

@@ -117,9 +117,10 @@ export class Tensor {
 
   /** A tensor of another shape over the same storage (no copy; the element count must match). */
   view(shape: Shape): Tensor {
+    const storage = this.storageOrThrow();
     checkShape('view', shape);
     if (numel(shape) !== this.size) throw new RangeError(`view: cannot view ${shapeStr(this.shape)} as ${shapeStr(shape)}`);
-    return new Tensor(this.device, shape, this.dtype, this.storageOrThrow().retain());
+    return new Tensor(this.device, shape, this.dtype, storage.retain());
   }
 
   /** The same storage, cut off from the graph. */

@@ -1,0 +1,2 @@
+// placeholder: filled in by the op's author
+export {};
