@@ -104,11 +104,13 @@ export interface GpuCheck {
   fwd: Tol;
   bwd?: Tol;
   seed?: number;
+  /** the device to run on (default: the shared test device) */
+  device?: Device;
 }
 
 /** Runs an op on the GPU, forward and backward, and compares with the float64 reference. */
 export async function checkGpu(c: GpuCheck): Promise<void> {
-  const device = await sharedDevice();
+  const device = c.device ?? (await sharedDevice());
   const ts = c.inputs.map((x, i) => Tensor.from(device, x.data, x.shape, { requiresGrad: c.vjp !== undefined && (c.grad?.[i] ?? true) }));
   const y = c.gpu(ts);
   const expected = c.ref(c.inputs);

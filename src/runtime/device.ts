@@ -54,6 +54,16 @@ interface PendingCheck {
 }
 
 const ARENA_CHUNK = 64 * 1024;
+/** bind groups kept for reuse (cleared when full: a training step reuses far fewer) */
+const BIND_GROUP_CACHE = 8192;
+
+const bufferIds = new WeakMap<GPUBuffer, number>();
+let nextBufferId = 1;
+function bufferId(b: GPUBuffer): number {
+  let id = bufferIds.get(b);
+  if (id === undefined) bufferIds.set(b, (id = nextBufferId++));
+  return id;
+}
 
 /** Uniform data of one batch: CPU copies written to GPU chunks at flush. */
 class UniformArena {
@@ -125,6 +135,9 @@ export class Device {
   private lostReason: string | null = null;
   private readonly logDispatch: boolean;
   private readonly stagingFree: GPUBuffer[] = [];
+  private readonly bindGroups = new Map<string, GPUBindGroup>();
+  /** commands submitted since the last wait: the key of the wait estimate */
+  private sinceWait = 0;
 
   private constructor(
     readonly gpuDevice: GPUDevice,
@@ -264,36 +277,58 @@ export class Device {
       if (!Number.isInteger(n) || n! < 0) throw new KernelBindingError(`${kernel.name}: workgroup count ${wg.join('x')} is not a whole number`);
       if (n! > maxPerDim) throw new KernelBindingError(`${kernel.name}: workgroup count ${wg.join('x')} exceeds the device limit ${maxPerDim} per dimension`);
     }
-    const storageNames = kernel.bindings.filter((b) => b.kind !== 'uniform').map((b) => b.name);
-    const uniformNames = kernel.bindings.filter((b) => b.kind === 'uniform').map((b) => b.name);
-    checkNames(kernel.name, 'storage buffers', storageNames, Object.keys(args.buffers));
-    checkNames(kernel.name, 'uniforms', uniformNames, Object.keys(args.uniforms ?? {}));
+    checkNames(kernel.name, 'storage buffers', kernel.storageNames, Object.keys(args.buffers));
+    checkNames(kernel.name, 'uniforms', kernel.uniformNames, Object.keys(args.uniforms ?? {}));
     if (wg[0] === 0 || wg[1] === 0 || wg[2] === 0) return;
 
-    const groups: GPUBindGroupEntry[][] = [];
+    const pass = this.currentPass();
+    pass.setPipeline(kernel.pipeline);
+    let group = -1;
+    let entries: GPUBindGroupEntry[] = [];
+    let offsets: number[] = [];
+    let key = '';
+    const finish = () => {
+      if (group >= 0) pass.setBindGroup(group, this.bindGroup(kernel, group, key, entries), offsets);
+    };
     for (const b of kernel.bindings) {
-      let resource: GPUBufferBinding;
+      if (b.group !== group) {
+        finish();
+        group = b.group;
+        entries = [];
+        offsets = [];
+        key = '';
+      }
       if (b.kind === 'uniform') {
         const layout = kernel.uniforms.get(b.name)!;
         const slot = this.arena.alloc(layout.size);
         writeUniform(kernel.name, b.name, layout, args.uniforms![b.name]!, slot.view);
-        resource = { buffer: slot.buffer, offset: slot.offset, size: layout.size };
+        entries.push({ binding: b.binding, resource: { buffer: slot.buffer, offset: 0, size: layout.size } });
+        offsets.push(slot.offset);
+        key += `u${bufferId(slot.buffer)},`;
       } else {
         const given = args.buffers[b.name]!;
-        resource = 'buffer' in given ? given : { buffer: given };
+        const res: GPUBufferBinding = 'buffer' in given ? given : { buffer: given };
+        entries.push({ binding: b.binding, resource: res });
+        key += `${bufferId(res.buffer)}:${res.offset ?? 0}:${res.size ?? ''},`;
       }
-      (groups[b.group] ??= []).push({ binding: b.binding, resource });
     }
-    const pass = this.currentPass();
-    pass.setPipeline(kernel.pipeline);
-    groups.forEach((entries, g) => {
-      if (!entries) return;
-      pass.setBindGroup(g, this.gpuDevice.createBindGroup({ layout: kernel.bindGroupLayouts[g]!, entries }));
-    });
+    finish();
     pass.dispatchWorkgroups(wg[0]!, wg[1]!, wg[2]!);
     this.counters.dispatches++;
     this.batchKernels.push(kernel.key);
     if (this.logDispatch) console.error(`[dispatch] ${kernel.key} ${wg.join('x')}`);
+  }
+
+  /** Bind groups are cached by kernel, group and buffers (uniform offsets are dynamic). */
+  private bindGroup(kernel: Kernel, group: number, key: string, entries: GPUBindGroupEntry[]): GPUBindGroup {
+    const full = `${kernel.key}|${group}|${key}`;
+    let bg = this.bindGroups.get(full);
+    if (!bg) {
+      if (this.bindGroups.size >= BIND_GROUP_CACHE) this.bindGroups.clear();
+      bg = this.gpuDevice.createBindGroup({ layout: kernel.bindGroupLayouts[group]!, entries });
+      this.bindGroups.set(full, bg);
+    }
+    return bg;
   }
 
   /** Records a buffer-to-buffer copy (in order with the dispatches around it). */
@@ -353,6 +388,7 @@ export class Device {
     this.gpuDevice.pushErrorScope('validation');
     this.gpuDevice.queue.submit([encoder.finish()]);
     this.counters.submits++;
+    this.sinceWait += kernels.length;
     const list = kernels.length > 6 ? `${kernels.slice(0, 6).join(', ')} and ${kernels.length - 6} more` : kernels.join(', ');
     this.pendingChecks.push({ what: `a batch of ${kernels.length} commands (${list})`, check: this.gpuDevice.popErrorScope() });
   }
@@ -360,8 +396,15 @@ export class Device {
   /** Flushes, waits until the GPU has finished all submitted work, and raises any error it reported. */
   async sync(hintMs?: number): Promise<void> {
     this.flush();
-    await this.waiter.wait(() => this.gpuDevice.queue.onSubmittedWorkDone(), hintMs);
+    await this.waiter.wait(() => this.gpuDevice.queue.onSubmittedWorkDone(), hintMs, this.waitKey());
     await this.raiseErrors();
+  }
+
+  /** Waits are learned per power-of-two bucket of the commands submitted since the last wait. */
+  private waitKey(): string {
+    const n = this.sinceWait;
+    this.sinceWait = 0;
+    return n === 0 ? '0' : String(Math.ceil(Math.log2(n + 1)));
   }
 
   /** Throws the first error the GPU reported since the last check (pipeline creation, submits, uncaptured). */
@@ -389,7 +432,7 @@ export class Device {
     else this.commandEncoder();
     this.flush();
     this.counters.readbacks++;
-    await this.waiter.wait(() => buf.mapAsync(1 /* GPUMapMode.READ */, 0, padded));
+    await this.waiter.wait(() => buf.mapAsync(1 /* GPUMapMode.READ */, 0, padded), undefined, this.waitKey());
     const out = buf.getMappedRange(0, padded).slice(0, size);
     buf.unmap();
     if (this.stagingFree.length < 8) this.stagingFree.push(buf);
@@ -404,6 +447,7 @@ export class Device {
     this.destroyed = true;
     this.encoder = null;
     this.pass = null;
+    this.bindGroups.clear();
     this.pool.trim();
     this.arena.destroy();
     for (const b of this.stagingFree) b.destroy();
@@ -430,7 +474,7 @@ export const NO_ADAPTER_REMEDY =
   'On Linux without a GPU, install a Vulkan driver new enough for Dawn (Mesa >= 24, lavapipe): run `sudo bash scripts/setup.sh`. ' +
   'With a GPU, check that its Vulkan driver is installed (`vulkaninfo --summary`).';
 
-function checkNames(kernel: string, what: string, expected: string[], given: string[]): void {
+function checkNames(kernel: string, what: string, expected: readonly string[], given: readonly string[]): void {
   const missing = expected.filter((n) => !given.includes(n));
   const extra = given.filter((n) => !expected.includes(n));
   if (missing.length || extra.length) {

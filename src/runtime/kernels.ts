@@ -52,7 +52,11 @@ export interface Kernel {
   /** layouts of the uniform bindings, by binding name */
   readonly uniforms: ReadonlyMap<string, UniformLayout>;
   readonly workgroupSize: readonly [number, number, number];
+  /** explicit layouts built from reflection; uniform bindings take dynamic offsets */
   readonly bindGroupLayouts: readonly GPUBindGroupLayout[];
+  /** storage and uniform binding names, in binding order */
+  readonly storageNames: readonly string[];
+  readonly uniformNames: readonly string[];
 }
 
 interface ModuleInfo {
@@ -134,6 +138,11 @@ export class KernelRegistry {
     return this.module(file).reflect?.entry.compute.map((f) => f.name) ?? [];
   }
 
+  /** The compiled module of a file (for tools and tests that build pipelines of their own). */
+  shaderModule(file: string): GPUShaderModule | null {
+    return this.module(file).module;
+  }
+
   /** Why a file cannot be used on this device, or null. */
   unavailable(file: string): string | null {
     return this.module(file).unavailable;
@@ -192,16 +201,33 @@ export class KernelRegistry {
     device.pushErrorScope('validation');
     const constants: Record<string, number> = {};
     for (const [k, v] of Object.entries(overrides)) constants[k] = Number(v);
+    // Explicit layouts (not 'auto'), so that uniforms can use dynamic offsets into the uniform
+    // arena and bind groups can be cached across dispatches.
+    const maxGroup = bindings.reduce((m, b) => Math.max(m, b.group), -1);
+    const bindGroupLayouts: GPUBindGroupLayout[] = [];
+    for (let g = 0; g <= maxGroup; g++) {
+      bindGroupLayouts.push(
+        device.createBindGroupLayout({
+          label: `${key} group ${g}`,
+          entries: bindings
+            .filter((b) => b.group === g)
+            .map((b) => ({
+              binding: b.binding,
+              visibility: 4 /* GPUShaderStage.COMPUTE */,
+              buffer: b.kind === 'uniform' ? { type: 'uniform' as const, hasDynamicOffset: true } : { type: b.kind },
+            })),
+        }),
+      );
+    }
     const pipeline = device.createComputePipeline({
       label: key,
-      layout: 'auto',
+      layout: device.createPipelineLayout({ label: key, bindGroupLayouts }),
       compute: { module: info.module, entryPoint: entry, constants },
     });
     this.opts.track(`creating the pipeline ${key}`, device.popErrorScope());
-    const groups = [...new Set(bindings.map((b) => b.group))];
-    const bindGroupLayouts: GPUBindGroupLayout[] = [];
-    for (const g of groups) bindGroupLayouts[g] = pipeline.getBindGroupLayout(g);
-    return { name, key, pipeline, bindings, uniforms, workgroupSize, bindGroupLayouts };
+    const storageNames = bindings.filter((b) => b.kind !== 'uniform').map((b) => b.name);
+    const uniformNames = bindings.filter((b) => b.kind === 'uniform').map((b) => b.name);
+    return { name, key, pipeline, bindings, uniforms, workgroupSize, bindGroupLayouts, storageNames, uniformNames };
   }
 }
 

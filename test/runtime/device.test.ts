@@ -180,14 +180,25 @@ describe('gpu timer', () => {
   it('wait: the estimator sleeps for most of the expected time before awaiting', async () => {
     const w = new WaitEstimator(0.8, 0.25);
     const slow = () => new Promise<void>((r) => setTimeout(r, 20));
-    await w.wait(slow);
+    await w.wait(slow, undefined, 'step');
     expect(w.lastEstimateMs).to.be.at.least(15);
     const t0 = performance.now();
     let calledAt = 0;
     await w.wait(async () => {
       calledAt = performance.now() - t0;
-    });
+    }, undefined, 'step');
     // the second wait slept ~0.8 x the learned 20 ms before calling done()
     expect(calledAt).to.be.at.least(10);
+  });
+
+  it('wait: an overslept estimate halves, and other keys keep their own', async () => {
+    const w = new WaitEstimator(0.8, 0.25);
+    await w.wait(() => new Promise<void>((r) => setTimeout(r, 40)), undefined, 'big');
+    const learned = w.lastEstimateMs;
+    await w.wait(async () => {}, undefined, 'big'); // finished during the sleep: overslept
+    expect(w.lastEstimateMs).to.be.closeTo(learned / 2, 1);
+    const t0 = performance.now();
+    await w.wait(async () => {}, undefined, 'tiny'); // a new key starts without sleeping
+    expect(performance.now() - t0).to.be.below(10);
   });
 });

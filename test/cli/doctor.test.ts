@@ -1,0 +1,39 @@
+import { expect } from 'chai';
+import { spawnSync } from 'node:child_process';
+
+const run = (args: string[], env: NodeJS.ProcessEnv = process.env) =>
+  spawnSync(process.execPath, ['bin/aunce.js', ...args], { encoding: 'utf8', timeout: 120000, env });
+
+describe('aunce doctor', () => {
+  it('doctor: names the adapter and reports measured overheads as JSON', function () {
+    this.timeout(180000);
+    const r = run(['doctor', '--json']);
+    expect(r.status, r.stderr).to.equal(0);
+    const report = JSON.parse(r.stdout);
+    expect(report.adapter.name).to.be.a('string').and.match(/\S/);
+    expect(report.adapter.vendor).to.be.a('string');
+    expect(report.features).to.include('timestamp-query');
+    expect(report.limits.maxComputeInvocationsPerWorkgroup).to.be.a('number');
+    expect(report.dispatchRoundTripUs).to.be.greaterThan(0);
+    expect(report.batchedDispatchUs).to.be.greaterThan(0);
+    expect(report.timestamps.works).to.equal(true);
+    expect(report.throughput.map((t: { name: string }) => t.name)).to.have.length(2);
+    for (const t of report.throughput) expect(t.medianMs).to.be.greaterThan(0);
+  });
+
+  it('doctor: without a Vulkan driver it exits 2 and says how to install one', function () {
+    this.timeout(120000);
+    const env = { ...process.env, VK_ICD_FILENAMES: '/nonexistent/icd.json', VK_DRIVER_FILES: '/nonexistent/icd.json' };
+    const r = run(['doctor'], env);
+    expect(r.status, r.stdout + r.stderr).to.equal(2);
+    expect(r.stderr).to.match(/no WebGPU adapter was found/);
+    expect(r.stderr).to.match(/scripts\/setup\.sh/);
+  });
+
+  it('setup: the set-up script finds the driver installed and changes nothing', function () {
+    this.timeout(60000);
+    const r = spawnSync('bash', ['scripts/setup.sh', '--check'], { encoding: 'utf8' });
+    expect(r.status, r.stdout + r.stderr).to.equal(0);
+    expect(r.stdout).to.match(/nothing to do|leaving it as it is/);
+  });
+});
