@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { layerNorm, layerNormVariant, openDevice, Tensor, type Device } from '../../src/index.js';
+import { layerNorm, layerNormVariant, openDevice, Tensor, type Device, type LayerNormVariant } from '../../src/index.js';
 import { layerNormRef, layerNormVjp } from '../../src/ref/layer_norm.js';
 import { map, type NDArray } from '../../src/ref/ndarray.js';
 import { checkFiniteDiff, checkGpu, randn, sharedDevice } from '../helpers.js';
@@ -17,8 +17,11 @@ const TOL = { fwd: { atol: 1e-5, rtol: 1e-4 }, bwd: { atol: 2e-5, rtol: 1e-4 } }
 type Affine = 'weight+bias' | 'none' | 'weight' | 'bias';
 const AFFINES: Affine[] = ['weight+bias', 'none', 'weight', 'bias'];
 
+/** The subgroup variant is forced on the shared device; the plain one runs on a device without subgroups. */
+const variantArg = (v: LayerNormVariant): LayerNormVariant | undefined => (v === 'subgroup' ? 'subgroup' : undefined);
+
 /** Inputs, GPU call, reference and VJP of one affine configuration, in checkGpu's form. */
-function caseOf(affine: Affine, shape: number[], seed: number, eps = 1e-5) {
+function caseOf(affine: Affine, shape: number[], seed: number, eps = 1e-5, variant?: LayerNormVariant) {
   const c = shape[shape.length - 1]!;
   const hasW = affine === 'weight+bias' || affine === 'weight';
   const hasB = affine === 'weight+bias' || affine === 'bias';
@@ -30,7 +33,7 @@ function caseOf(affine: Affine, shape: number[], seed: number, eps = 1e-5) {
     inputs,
     gpu: (ts: Tensor[]) => {
       const [x, w, b] = split(ts);
-      return layerNorm(x, w, b, eps);
+      return layerNorm(x, w, b, eps, variant ? { variant } : {});
     },
     ref: (xs: NDArray[]) => {
       const [x, w, b] = split(xs);
@@ -58,13 +61,13 @@ describe('layer norm', () => {
     });
   }
 
-  it('layerNorm variants: the shared device uses subgroups, the one opened without them the plain kernels', async () => {
+  it('layerNorm variants: plain by default on a CPU adapter and without subgroups; subgroup on request', async () => {
     const d = await sharedDevice();
-    // lavapipe has subgroups of 8; the subgroup variant needs at least 8 lanes per subgroup.
     expect(d.has('subgroups'), 'this adapter lacks the subgroups feature').to.equal(true);
-    expect(layerNormVariant(d)).to.equal('subgroup');
+    expect(layerNormVariant(d)).to.equal(d.adapter.isFallbackAdapter ? 'plain' : 'subgroup');
     expect(plain.has('subgroups')).to.equal(false);
     expect(layerNormVariant(plain)).to.equal('plain');
+    expect(() => layerNorm(Tensor.empty(plain, [2, 3]), null, null, 1e-5, { variant: 'subgroup' })).to.throw(/layerNorm: the subgroup variant needs the 'subgroups' feature/);
   });
 
   const SHAPES = [[67], [3, 129], [33, 96], [2, 3, 33], [1, 1], [5, 1], [2, 0, 5], [0]];
@@ -72,18 +75,18 @@ describe('layer norm', () => {
     for (const shape of SHAPES) {
       it(`layerNorm ${variant}: forward and backward match the reference [${shape}]`, async () => {
         const device = variant === 'plain' ? plain : await sharedDevice();
-        await checkGpu({ name: `layerNorm ${variant}`, device, ...caseOf('weight+bias', shape, 7), ...TOL });
+        await checkGpu({ name: `layerNorm ${variant}`, device, ...caseOf('weight+bias', shape, 7, 1e-5, variantArg(variant)), ...TOL });
       });
     }
     for (const affine of AFFINES.slice(1)) {
       it(`layerNorm ${variant} ${affine}: forward and backward match the reference [4, 67]`, async () => {
         const device = variant === 'plain' ? plain : await sharedDevice();
-        await checkGpu({ name: `layerNorm ${variant} ${affine}`, device, ...caseOf(affine, [4, 67], 5), ...TOL });
+        await checkGpu({ name: `layerNorm ${variant} ${affine}`, device, ...caseOf(affine, [4, 67], 5, 1e-5, variantArg(variant)), ...TOL });
       });
     }
     it(`layerNorm ${variant} eps: a larger eps and constant rows match the reference [6, 33]`, async () => {
       const device = variant === 'plain' ? plain : await sharedDevice();
-      const c = caseOf('weight+bias', [6, 33], 9, 0.1);
+      const c = caseOf('weight+bias', [6, 33], 9, 0.1, variantArg(variant));
       // make rows 0 and 3 constant: their variance is 0 and eps alone sets rstd
       for (const r of [0, 3]) c.inputs[0]!.data.fill(1.5, r * 33, r * 33 + 33);
       await checkGpu({ name: `layerNorm ${variant} eps`, device, ...c, ...TOL });
@@ -93,7 +96,7 @@ describe('layer norm', () => {
   for (const variant of ['subgroup', 'plain'] as const) {
     it(`layerNorm ${variant} stability: rows whose mean is 1000 standard deviations from 0 [8, 96]`, async () => {
       const device = variant === 'plain' ? plain : await sharedDevice();
-      const c = caseOf('weight+bias', [8, 96], 6);
+      const c = caseOf('weight+bias', [8, 96], 6, 1e-5, variantArg(variant));
       // inputs rounded to f32 first, so that the reference sees exactly what the GPU sees
       c.inputs[0] = map(randn([8, 96], 6), (v) => Math.fround(1000 + v));
       // f32 resolution at 1000 is 6e-5, so the mean carries an error of ~1e-4 standard deviations
@@ -106,7 +109,7 @@ describe('layer norm', () => {
     this.timeout(120000);
     // rows of 4 values can have a tiny variance (rstd up to ~20 amplifies f32 rounding in dx), and
     // dweight and dbias sum 70000 rows (magnitude ~500; measured errors ~2e-4)
-    await checkGpu({ name: 'layerNorm rows', ...caseOf('weight+bias', [70000, 4], 3), fwd: { atol: 5e-5, rtol: 1e-4 }, bwd: { atol: 2e-3, rtol: 1e-4 } });
+    await checkGpu({ name: 'layerNorm rows', ...caseOf('weight+bias', [70000, 4], 3, 1e-5, 'subgroup'), fwd: { atol: 5e-5, rtol: 1e-4 }, bwd: { atol: 2e-3, rtol: 1e-4 } });
   });
 
   it('layerNorm: only the inputs that require a gradient get one [5, 33]', async () => {
