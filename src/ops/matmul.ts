@@ -8,7 +8,12 @@
 import { numel, shapeStr, stridesOf, type Shape } from '../tensor/shape.js';
 import { record } from '../tensor/tape.js';
 import { Tensor } from '../tensor/tensor.js';
+import type { Device } from '../runtime/device.js';
+import { GpuTimer } from '../runtime/timer.js';
+import { chooseMatmulVariant, matmulVariants, registerMatmulVariant, storeMatmulChoice, storedMatmulChoice, shapeClass, type MatmulProblem, type TuneResult } from './matmul_variants.js';
 import { checkInputs, grid1d, kernel, packDims } from './support.js';
+import './matmul_naive.js';
+import './matmul_subgroup.js';
 
 const FILE = 'matmul.wgsl';
 const WG = 64;
@@ -81,13 +86,60 @@ export function matmulRaw(a: Tensor, b: Tensor, opts: MatmulRawOptions = {}): Te
   const reduced = batch.map((d, i) => padded[i] === 1 && d !== 1);
   const sa = batchStrides(a.shape, rank);
   const sb = batchStrides(b.shape, rank);
-  const pick = (v: number[], keep: boolean, fill: number) => v.map((x, i) => (reduced[i] === keep ? fill : x));
   const out = Tensor.empty(device, [...target, m, n]);
+  if (out.size === 0) return out;
+  const flatBatch = numel(target);
+  // The variants take one batch index for all operands: each operand is then either whole at every
+  // batch index (contiguous batch dims equal to the output's) or broadcast over all of them.
+  const simple = !reduced.some(Boolean);
+  const matA = m * k;
+  const matB = k * n;
+  const strideOf = (shape: Shape, mat: number) => {
+    const own = numel(shape.slice(0, -2));
+    if (own === 1) return 0;
+    return own === flatBatch && sameBatch(shape.slice(0, -2), batch) ? mat : -1;
+  };
+  const aBatchStride = strideOf(a.shape, matA);
+  const bBatchStride = strideOf(b.shape, matB);
+  if (simple && aBatchStride >= 0 && bBatchStride >= 0 && k > 0) {
+    const problem: MatmulProblem = { batch: flatBatch, m, n, k, transA: Boolean(opts.transA), transB: Boolean(opts.transB), aBatchStride, bBatchStride };
+    chooseMatmulVariant(device, problem).record(device, problem, a.buffer, b.buffer, out.buffer);
+    return out;
+  }
+  recordGeneral(device, a, b, out, { m, n, k, ca, cb, batch, reduced, sa, sb, target, transA: Boolean(opts.transA), transB: Boolean(opts.transB) });
+  return out;
+}
+
+function sameBatch(own: Shape, batch: Shape): boolean {
+  const off = batch.length - own.length;
+  return own.every((d, i) => d === batch[off + i]) && batch.slice(0, off).every((d) => d === 1);
+}
+
+interface GeneralArgs {
+  m: number;
+  n: number;
+  k: number;
+  ca: number;
+  cb: number;
+  batch: number[];
+  reduced: boolean[];
+  sa: number[];
+  sb: number[];
+  target: number[];
+  transA: boolean;
+  transB: boolean;
+}
+
+/** The general strided kernel (kernels/matmul.wgsl): any batch broadcasting, summed batch dims. */
+function recordGeneral(device: Device, a: Tensor | GPUBuffer, b: Tensor | GPUBuffer, out: Tensor | GPUBuffer, g: GeneralArgs): void {
+  const { m, n, k, batch, reduced, sa, sb, target } = g;
+  const pick = (v: number[], keep: boolean, fill: number) => v.map((x, i) => (reduced[i] === keep ? fill : x));
+  const buf = (t: Tensor | GPUBuffer) => (t instanceof Tensor ? t.buffer : t);
   const tilesM = Math.ceil(m / TILE);
   const tilesN = Math.ceil(n / TILE);
   const total = numel(target) * tilesM * tilesN;
   device.dispatch(kernel(device, FILE, 'matmul', { WG }), {
-    buffers: { lhs: a.buffer, rhs: b.buffer, out: out.buffer },
+    buffers: { lhs: buf(a), rhs: buf(b), out: buf(out) },
     uniforms: {
       p: {
         m,
@@ -97,10 +149,10 @@ export function matmulRaw(a: Tensor, b: Tensor, opts: MatmulRawOptions = {}): Te
         tiles_n: tilesN,
         total,
         red_count: numel(batch.filter((_, i) => reduced[i])),
-        a_rs: opts.transA ? 1 : ca,
-        a_cs: opts.transA ? ca : 1,
-        b_rs: opts.transB ? 1 : cb,
-        b_cs: opts.transB ? cb : 1,
+        a_rs: g.transA ? 1 : g.ca,
+        a_cs: g.transA ? g.ca : 1,
+        b_rs: g.transB ? 1 : g.cb,
+        b_cs: g.transB ? g.cb : 1,
         keep_shape: packDims(pick(batch, true, 1)),
         keep_a: packDims(pick(sa, true, 0), 0),
         keep_b: packDims(pick(sb, true, 0), 0),
@@ -111,7 +163,65 @@ export function matmulRaw(a: Tensor, b: Tensor, opts: MatmulRawOptions = {}): Te
     },
     workgroups: grid1d(device, total, WG),
   });
-  return out;
+}
+
+/** The general kernel as the 'plain' variant: a 4x4 register tile per invocation, any device. */
+registerMatmulVariant({
+  name: 'plain',
+  unsupported: () => null,
+  record(device, p, a, b, out) {
+    recordGeneral(device, a, b, out, {
+      m: p.m,
+      n: p.n,
+      k: p.k,
+      ca: p.transA ? p.m : p.k,
+      cb: p.transB ? p.k : p.n,
+      batch: [p.batch],
+      reduced: [false],
+      sa: [p.aBatchStride],
+      sb: [p.bBatchStride],
+      target: [p.batch],
+      transA: p.transA,
+      transB: p.transB,
+    });
+  },
+});
+
+/**
+ * Measures every variant that can run each problem (median GPU time of `repeats` runs after a
+ * warm-up) and stores the fastest per shape class on this adapter. Classes already measured are
+ * kept unless `force`. The choice is used by every later matmul of that class.
+ */
+export async function tuneMatmul(device: Device, problems: MatmulProblem[], opts: { repeats?: number; force?: boolean } = {}): Promise<TuneResult[]> {
+  const timer = new GpuTimer(device);
+  const results: TuneResult[] = [];
+  const seen = new Set<string>();
+  try {
+    for (const p of problems) {
+      const cls = shapeClass(p);
+      if (seen.has(cls) || (!opts.force && storedMatmulChoice(device, p))) continue;
+      seen.add(cls);
+      const a = Tensor.empty(device, [Math.max(1, p.aBatchStride ? p.batch : 1) * p.m * p.k]).fullLike(0.5);
+      const b = Tensor.empty(device, [Math.max(1, p.bBatchStride ? p.batch : 1) * p.k * p.n]).fullLike(0.25);
+      const out = Tensor.empty(device, [p.batch * p.m * p.n]);
+      const timings: TuneResult['timings'] = [];
+      for (const v of matmulVariants()) {
+        if (v.name === 'naive' || v.unsupported(device, p)) continue;
+        v.record(device, p, a.buffer, b.buffer, out.buffer);
+        const ms = await timer.time(() => v.record(device, p, a.buffer, b.buffer, out.buffer), opts.repeats ?? 5);
+        ms.sort((x, y) => x - y);
+        timings.push({ variant: v.name, medianMs: ms[Math.floor(ms.length / 2)]! });
+      }
+      timings.sort((x, y) => x.medianMs - y.medianMs);
+      const chosen = timings[0]!.variant;
+      storeMatmulChoice(device, p, chosen);
+      results.push({ shapeClass: cls, timings, chosen });
+      for (const t of [a, b, out]) t.dispose();
+    }
+  } finally {
+    timer.destroy();
+  }
+  return results;
 }
 
 /** a [..., M, K] @ b [..., K, N] -> [..., M, N], batch dims broadcast (numpy rules). */

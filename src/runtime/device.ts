@@ -22,6 +22,21 @@ export interface AdapterDescription {
   subgroupMaxSize: number | null;
 }
 
+/** Measured choices (e.g. the fastest matmul variant per shape class), kept per adapter. */
+export interface TuningStore {
+  get(key: string): string | undefined;
+  set(key: string, value: string): void;
+  clear(): void;
+  /** where the choices live, for messages */
+  describe(): string;
+}
+
+/** A tuning store that lives as long as the process. */
+export function memoryTuningStore(): TuningStore {
+  const m = new Map<string, string>();
+  return { get: (k) => m.get(k), set: (k, v) => void m.set(k, v), clear: () => m.clear(), describe: () => 'memory' };
+}
+
 export interface DeviceOptions {
   /** the platform's GPU object (navigator.gpu in a browser; Node: see node_gpu.ts) */
   gpu: GPU;
@@ -32,8 +47,10 @@ export interface DeviceOptions {
   powerPreference?: GPUPowerPreference;
   /** optional features to leave off even if the adapter has them (for tests of fallbacks) */
   disableFeatures?: OptionalFeature[];
-  /** environment flags (AUNCE_PRINT_KERNELS, AUNCE_LOG_DISPATCH); defaults to none */
+  /** environment flags (AUNCE_PRINT_KERNELS, AUNCE_LOG_DISPATCH, AUNCE_MATMUL_VARIANT); defaults to none */
   env?: Record<string, string | undefined>;
+  /** where measured kernel choices are kept, given the adapter (default: in memory) */
+  tuning?: (adapter: AdapterDescription) => TuningStore;
 }
 
 export type BufferBinding = GPUBuffer | { buffer: GPUBuffer; offset?: number; size?: number };
@@ -145,7 +162,8 @@ export class Device {
     readonly features: ReadonlySet<string>,
     readonly limits: Readonly<Record<string, number>>,
     private readonly release: (() => void) | undefined,
-    env: Record<string, string | undefined>,
+    readonly env: Readonly<Record<string, string | undefined>>,
+    readonly tuning: TuningStore,
   ) {
     this.pool = new BufferPool(gpuDevice, limits.maxBufferSize ?? 256 * 1024 * 1024);
     this.arena = new UniformArena(gpuDevice, limits.minUniformBufferOffsetAlignment ?? 256);
@@ -210,7 +228,9 @@ export class Device {
       const v = (gpuDevice.limits as unknown as Record<string, unknown>)[key];
       if (typeof v === 'number') limits[key] = v;
     }
-    const device = new Device(gpuDevice, description, new Set(gpuDevice.features as unknown as Iterable<string>), limits, opts.release, opts.env ?? {});
+    const features = new Set(gpuDevice.features as unknown as Iterable<string>);
+    const tuning = opts.tuning ? opts.tuning(description) : memoryTuningStore();
+    const device = new Device(gpuDevice, description, features, limits, opts.release, opts.env ?? {}, tuning);
     try {
       if (opts.kernels) await device.kernels.loadSource(opts.kernels);
     } catch (err) {

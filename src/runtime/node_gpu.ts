@@ -3,11 +3,13 @@
  * kernel sources from disk. Everything else uses the standard WebGPU API, so that it also runs in a
  * browser page given `navigator.gpu` and a `KernelSource` that fetches the files.
  */
-import { readFileSync, readdirSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { create, globals } from 'webgpu';
-import { Device, type DeviceOptions } from './device.js';
+import { Device, type AdapterDescription, type DeviceOptions, type TuningStore } from './device.js';
 import type { KernelSource } from './kernels.js';
 
 let globalsInstalled = false;
@@ -56,6 +58,45 @@ export function diskKernelSource(dir: string = KERNELS_DIR): KernelSource {
   };
 }
 
+/** The folder of measured choices: AUNCE_CACHE_DIR, else $XDG_CACHE_HOME/aunce-webgpu, else ~/.cache/aunce-webgpu. */
+export function cacheDir(env: NodeJS.ProcessEnv = process.env): string {
+  return env.AUNCE_CACHE_DIR ?? join(env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'aunce-webgpu');
+}
+
+/** A JSON file of measured choices per adapter, written atomically (temporary file, then rename). */
+export function fileTuningStore(adapter: AdapterDescription, dir: string = cacheDir()): TuningStore {
+  const id = createHash('sha256').update(JSON.stringify([adapter.vendor, adapter.architecture, adapter.device, adapter.description])).digest('hex').slice(0, 16);
+  const file = join(dir, `tuning-${id}.json`);
+  let data: Record<string, string> = {};
+  try {
+    data = JSON.parse(readFileSync(file, 'utf8')) as Record<string, string>;
+  } catch {
+    data = {};
+  }
+  const save = () => {
+    try {
+      mkdirSync(dir, { recursive: true });
+      const tmp = `${file}.${process.pid}.tmp`;
+      writeFileSync(tmp, `${JSON.stringify({ ...data }, null, 1)}\n`);
+      renameSync(tmp, file);
+    } catch (err) {
+      console.error(`aunce: could not write the tuning cache ${file}: ${(err as Error).message}`);
+    }
+  };
+  return {
+    get: (k) => data[k],
+    set: (k, v) => {
+      data[k] = v;
+      save();
+    },
+    clear: () => {
+      data = {};
+      rmSync(file, { force: true });
+    },
+    describe: () => file,
+  };
+}
+
 export type OpenOptions = Omit<DeviceOptions, 'gpu' | 'release'> & { dawnFlags?: string[] };
 
 export async function openDevice(opts: OpenOptions = {}): Promise<Device> {
@@ -63,6 +104,7 @@ export async function openDevice(opts: OpenOptions = {}): Promise<Device> {
   return Device.open({
     kernels: diskKernelSource(),
     env: process.env,
+    tuning: (adapter) => fileTuningStore(adapter),
     ...opts,
     gpu: handle.gpu,
     release: () => handle.release(),

@@ -1,0 +1,175 @@
+// Batched matmul out[t] = op(A[t]) @ op(B[t]) tuned for lavapipe (subgroups of exactly 8 lanes,
+// consecutive in local_invocation_index; the variant refuses other devices).
+// Each 8-lane subgroup owns a 16x32 tile of C: lane l keeps columns 4l..4l+3 of all 16 rows
+// (16 vec4 accumulators), loads rows 2l and 2l+1 of the A tile (4 values along k) and receives
+// the other rows from their owners by subgroupBroadcast; loads, not arithmetic, are the limit
+// there, and this shares every A value loaded among 8 lanes.
+// Transposed operands come in as strides: A(row, k) = A[a_off + row * a_rs + k * a_ks],
+// B(k, col) = B[b_off + k * b_ks + col * b_cs]. Rows and columns past the edge are clamped on
+// load and masked on store; the k tail (K mod 4) is read with bounds checks.
+enable subgroups;
+
+override WG: u32 = 64u; // 8 subgroups of 8 lanes
+
+struct Params {
+  m: u32,
+  n: u32,
+  k: u32,
+  tiles_n: u32,
+  tiles: u32,
+  a_rs: u32,
+  a_ks: u32,
+  b_ks: u32,
+  b_cs: u32,
+  a_bs: u32,
+  b_bs: u32,
+  c_bs: u32,
+  batches: u32,
+}
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> lhs: array<f32>;
+@group(0) @binding(2) var<storage, read> rhs: array<f32>;
+@group(0) @binding(3) var<storage, read_write> dst: array<f32>;
+
+fn mac(acc: vec4<f32>, av: vec4<f32>, b0: vec4<f32>, b1: vec4<f32>, b2: vec4<f32>, b3: vec4<f32>) -> vec4<f32> {
+  return acc + av.x * b0 + av.y * b1 + av.z * b2 + av.w * b3;
+}
+
+fn load_a(base: u32, kk: u32) -> vec4<f32> {
+  return vec4<f32>(lhs[base + kk * p.a_ks], lhs[base + (kk + 1u) * p.a_ks], lhs[base + (kk + 2u) * p.a_ks], lhs[base + (kk + 3u) * p.a_ks]);
+}
+
+fn load_b(base: u32, cols: vec4<u32>) -> vec4<f32> {
+  return vec4<f32>(rhs[base + cols.x], rhs[base + cols.y], rhs[base + cols.z], rhs[base + cols.w]);
+}
+
+fn a_at(base: u32, kk: u32) -> f32 {
+  return select(0.0, lhs[base + min(kk, p.k - 1u) * p.a_ks], kk < p.k);
+}
+
+fn b_row(base: u32, cols: vec4<u32>, kk: u32) -> vec4<f32> {
+  let v = load_b(base + min(kk, p.k - 1u) * p.b_ks, cols);
+  return select(vec4<f32>(0.0), v, kk < p.k);
+}
+
+fn store(cbase: u32, row: u32, col: u32, v: vec4<f32>) {
+  if (row >= p.m) {
+    return;
+  }
+  let o = cbase + row * p.n;
+  if (col + 3u < p.n) {
+    dst[o + col] = v.x;
+    dst[o + col + 1u] = v.y;
+    dst[o + col + 2u] = v.z;
+    dst[o + col + 3u] = v.w;
+  } else {
+    if (col < p.n) { dst[o + col] = v.x; }
+    if (col + 1u < p.n) { dst[o + col + 1u] = v.y; }
+    if (col + 2u < p.n) { dst[o + col + 2u] = v.z; }
+  }
+}
+
+@compute @workgroup_size(WG)
+fn forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32, @builtin(subgroup_invocation_id) lane: u32) {
+  // tile of this subgroup; subgroups past the last tile compute a clamped copy and store nothing
+  let tile = min(wid.x * (WG / 8u) + li / 8u, p.tiles - 1u);
+  let batch = wid.y + wid.z * 65535u;
+  let valid = wid.x * (WG / 8u) + li / 8u < p.tiles && batch < p.batches;
+  let row0 = (tile / p.tiles_n) * 16u;
+  let col = (tile % p.tiles_n) * 32u + lane * 4u;
+  let ra0 = min(row0 + 2u * lane, p.m - 1u);
+  let ra1 = min(row0 + 2u * lane + 1u, p.m - 1u);
+  let abase0 = batch * p.a_bs + ra0 * p.a_rs;
+  let abase1 = batch * p.a_bs + ra1 * p.a_rs;
+  // offsets of this lane's 4 columns, clamped so that loads stay in range (the store masks them)
+  let nl = p.n - 1u;
+  let cols = vec4<u32>(min(col, nl), min(col + 1u, nl), min(col + 2u, nl), min(col + 3u, nl)) * p.b_cs;
+  let bbase = batch * p.b_bs;
+  var c0 = vec4<f32>(0.0);
+  var c1 = vec4<f32>(0.0);
+  var c2 = vec4<f32>(0.0);
+  var c3 = vec4<f32>(0.0);
+  var c4 = vec4<f32>(0.0);
+  var c5 = vec4<f32>(0.0);
+  var c6 = vec4<f32>(0.0);
+  var c7 = vec4<f32>(0.0);
+  var c8 = vec4<f32>(0.0);
+  var c9 = vec4<f32>(0.0);
+  var c10 = vec4<f32>(0.0);
+  var c11 = vec4<f32>(0.0);
+  var c12 = vec4<f32>(0.0);
+  var c13 = vec4<f32>(0.0);
+  var c14 = vec4<f32>(0.0);
+  var c15 = vec4<f32>(0.0);
+  let k4 = p.k & ~3u;
+  for (var kk = 0u; kk < k4; kk += 4u) {
+    let a0 = load_a(abase0, kk);
+    let a1 = load_a(abase1, kk);
+    let b0 = load_b(bbase + kk * p.b_ks, cols);
+    let b1 = load_b(bbase + (kk + 1u) * p.b_ks, cols);
+    let b2 = load_b(bbase + (kk + 2u) * p.b_ks, cols);
+    let b3 = load_b(bbase + (kk + 3u) * p.b_ks, cols);
+    c0 = mac(c0, subgroupBroadcast(a0, 0u), b0, b1, b2, b3);
+    c1 = mac(c1, subgroupBroadcast(a1, 0u), b0, b1, b2, b3);
+    c2 = mac(c2, subgroupBroadcast(a0, 1u), b0, b1, b2, b3);
+    c3 = mac(c3, subgroupBroadcast(a1, 1u), b0, b1, b2, b3);
+    c4 = mac(c4, subgroupBroadcast(a0, 2u), b0, b1, b2, b3);
+    c5 = mac(c5, subgroupBroadcast(a1, 2u), b0, b1, b2, b3);
+    c6 = mac(c6, subgroupBroadcast(a0, 3u), b0, b1, b2, b3);
+    c7 = mac(c7, subgroupBroadcast(a1, 3u), b0, b1, b2, b3);
+    c8 = mac(c8, subgroupBroadcast(a0, 4u), b0, b1, b2, b3);
+    c9 = mac(c9, subgroupBroadcast(a1, 4u), b0, b1, b2, b3);
+    c10 = mac(c10, subgroupBroadcast(a0, 5u), b0, b1, b2, b3);
+    c11 = mac(c11, subgroupBroadcast(a1, 5u), b0, b1, b2, b3);
+    c12 = mac(c12, subgroupBroadcast(a0, 6u), b0, b1, b2, b3);
+    c13 = mac(c13, subgroupBroadcast(a1, 6u), b0, b1, b2, b3);
+    c14 = mac(c14, subgroupBroadcast(a0, 7u), b0, b1, b2, b3);
+    c15 = mac(c15, subgroupBroadcast(a1, 7u), b0, b1, b2, b3);
+  }
+  if (k4 < p.k) {
+    let kk = k4;
+    let a0 = vec4<f32>(a_at(abase0, kk), a_at(abase0, kk + 1u), a_at(abase0, kk + 2u), a_at(abase0, kk + 3u));
+    let a1 = vec4<f32>(a_at(abase1, kk), a_at(abase1, kk + 1u), a_at(abase1, kk + 2u), a_at(abase1, kk + 3u));
+    let b0 = b_row(bbase, cols, kk);
+    let b1 = b_row(bbase, cols, kk + 1u);
+    let b2 = b_row(bbase, cols, kk + 2u);
+    let b3 = b_row(bbase, cols, kk + 3u);
+    c0 = mac(c0, subgroupBroadcast(a0, 0u), b0, b1, b2, b3);
+    c1 = mac(c1, subgroupBroadcast(a1, 0u), b0, b1, b2, b3);
+    c2 = mac(c2, subgroupBroadcast(a0, 1u), b0, b1, b2, b3);
+    c3 = mac(c3, subgroupBroadcast(a1, 1u), b0, b1, b2, b3);
+    c4 = mac(c4, subgroupBroadcast(a0, 2u), b0, b1, b2, b3);
+    c5 = mac(c5, subgroupBroadcast(a1, 2u), b0, b1, b2, b3);
+    c6 = mac(c6, subgroupBroadcast(a0, 3u), b0, b1, b2, b3);
+    c7 = mac(c7, subgroupBroadcast(a1, 3u), b0, b1, b2, b3);
+    c8 = mac(c8, subgroupBroadcast(a0, 4u), b0, b1, b2, b3);
+    c9 = mac(c9, subgroupBroadcast(a1, 4u), b0, b1, b2, b3);
+    c10 = mac(c10, subgroupBroadcast(a0, 5u), b0, b1, b2, b3);
+    c11 = mac(c11, subgroupBroadcast(a1, 5u), b0, b1, b2, b3);
+    c12 = mac(c12, subgroupBroadcast(a0, 6u), b0, b1, b2, b3);
+    c13 = mac(c13, subgroupBroadcast(a1, 6u), b0, b1, b2, b3);
+    c14 = mac(c14, subgroupBroadcast(a0, 7u), b0, b1, b2, b3);
+    c15 = mac(c15, subgroupBroadcast(a1, 7u), b0, b1, b2, b3);
+  }
+  if (!valid) {
+    return;
+  }
+  let cbase = batch * p.c_bs;
+  store(cbase, row0 + 0u, col, c0);
+  store(cbase, row0 + 1u, col, c1);
+  store(cbase, row0 + 2u, col, c2);
+  store(cbase, row0 + 3u, col, c3);
+  store(cbase, row0 + 4u, col, c4);
+  store(cbase, row0 + 5u, col, c5);
+  store(cbase, row0 + 6u, col, c6);
+  store(cbase, row0 + 7u, col, c7);
+  store(cbase, row0 + 8u, col, c8);
+  store(cbase, row0 + 9u, col, c9);
+  store(cbase, row0 + 10u, col, c10);
+  store(cbase, row0 + 11u, col, c11);
+  store(cbase, row0 + 12u, col, c12);
+  store(cbase, row0 + 13u, col, c13);
+  store(cbase, row0 + 14u, col, c14);
+  store(cbase, row0 + 15u, col, c15);
+}

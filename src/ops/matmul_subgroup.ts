@@ -1,0 +1,55 @@
+/**
+ * The 'subgroup' matmul variant, tuned for lavapipe (kernels/matmul_subgroup.wgsl): each 8-lane
+ * subgroup computes a 16x32 tile, sharing every loaded value of A among its lanes by
+ * subgroupBroadcast. Needs the 'subgroups' feature with subgroups of exactly 8 lanes.
+ */
+import type { Device } from '../runtime/device.js';
+import { operandStrides, registerMatmulVariant, type MatmulProblem, type MatmulVariant } from './matmul_variants.js';
+import { kernel } from './support.js';
+
+const WG = 64;
+const TILE_M = 16;
+const TILE_N = 32;
+
+export const subgroupMatmul: MatmulVariant = {
+  name: 'subgroup',
+  unsupported(device: Device, p: MatmulProblem): string | null {
+    if (!device.has('subgroups')) return 'subgroup: the device lacks the subgroups feature';
+    const { subgroupMinSize: lo, subgroupMaxSize: hi } = device.adapter;
+    if (lo !== 8 || hi !== 8) return `subgroup: written for subgroups of exactly 8 lanes; this adapter has ${lo ?? '?'}-${hi ?? '?'}`;
+    const max = device.limits.maxComputeWorkgroupsPerDimension ?? 65535;
+    const tiles = Math.ceil(p.m / TILE_M) * Math.ceil(p.n / TILE_N);
+    if (Math.ceil(tiles / (WG / 8)) > max) return `subgroup: ${tiles} tiles of ${TILE_M}x${TILE_N} need more than ${max} workgroups`;
+    if (p.batch > max * max) return `subgroup: a batch of ${p.batch} exceeds ${max * max}`;
+    return null;
+  },
+  record(device, p, a, b, out) {
+    const s = operandStrides(p);
+    const tilesN = Math.ceil(p.n / TILE_N);
+    const tiles = Math.ceil(p.m / TILE_M) * tilesN;
+    const max = device.limits.maxComputeWorkgroupsPerDimension ?? 65535;
+    device.dispatch(kernel(device, 'matmul_subgroup.wgsl', 'forward', { WG }), {
+      buffers: { lhs: a, rhs: b, dst: out },
+      uniforms: {
+        p: {
+          m: p.m,
+          n: p.n,
+          k: p.k,
+          tiles_n: tilesN,
+          tiles,
+          a_rs: s.aRow,
+          a_ks: s.aK,
+          b_ks: s.bK,
+          b_cs: s.bCol,
+          a_bs: p.aBatchStride,
+          b_bs: p.bBatchStride,
+          c_bs: p.m * p.n,
+          batches: p.batch,
+        },
+      },
+      workgroups: [Math.ceil(tiles / (WG / 8)), Math.min(p.batch, max), Math.ceil(p.batch / max)],
+    });
+  },
+};
+
+registerMatmulVariant(subgroupMatmul);
