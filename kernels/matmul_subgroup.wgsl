@@ -1,15 +1,25 @@
-// Batched matmul out[t] = op(A[t]) @ op(B[t]) tuned for lavapipe (subgroups of exactly 8 lanes,
-// consecutive in local_invocation_index; the variant refuses other devices).
-// Each 8-lane subgroup owns a 16x32 tile of C: lane l keeps columns 4l..4l+3 of all 16 rows
-// (16 vec4 accumulators), loads rows 2l and 2l+1 of the A tile (4 values along k) and receives
-// the other rows from their owners by subgroupBroadcast; loads, not arithmetic, are the limit
-// there, and this shares every A value loaded among 8 lanes.
-// Transposed operands come in as strides: A(row, k) = A[a_off + row * a_rs + k * a_ks],
-// B(k, col) = B[b_off + k * b_ks + col * b_cs]. Rows and columns past the edge are clamped on
-// load and masked on store; the k tail (K mod 4) is read with bounds checks.
+// Batched matmul out[t] = op(A[t]) @ op(B[t]) tuned for lavapipe: subgroups of exactly 8 lanes,
+// consecutive in local_invocation_index (the variant refuses other devices).
+//
+// Each 8-lane subgroup owns a 16x32 tile of the output: lane l keeps columns 4l..4l+3 of all 16
+// rows (16 vec4 accumulators, plain locals so that they stay in registers), loads rows 2l and
+// 2l+1 of the A tile (4 values along k) and receives the other rows from their owners by
+// subgroupBroadcast. Loads, not arithmetic, limit kernels on lavapipe, and this shares every
+// loaded A value among 8 lanes.
+//
+// Transposed operands come in as strides: A(row, k) = lhs[a_bs * t + row * a_rs + k * a_ks],
+// B(k, col) = rhs[b_bs * t + k * b_ks + col * b_cs]. Rows and columns past the edge are clamped
+// on load and masked on store; the k tail (K mod 4) is read with bounds checks.
+//
+// EPILOGUE (an override, so the unused branches compile away): 0 stores the product; 1 stores
+// product + bias[col]; 2 adds relu; 3 adds gelu (erf form). With SAVE_PRE the pre-activation
+// z = product + bias also goes to `pre` (the backward of gelu needs it). `bias` and `pre` are
+// bound to a small dummy buffer when unused.
 enable subgroups;
 
 override WG: u32 = 64u; // 8 subgroups of 8 lanes
+override EPILOGUE: u32 = 0u;
+override SAVE_PRE: bool = false;
 
 struct Params {
   m: u32,
@@ -31,6 +41,8 @@ struct Params {
 @group(0) @binding(1) var<storage, read> lhs: array<f32>;
 @group(0) @binding(2) var<storage, read> rhs: array<f32>;
 @group(0) @binding(3) var<storage, read_write> dst: array<f32>;
+@group(0) @binding(4) var<storage, read> bias: array<f32>;
+@group(0) @binding(5) var<storage, read_write> pre: array<f32>;
 
 fn mac(acc: vec4<f32>, av: vec4<f32>, b0: vec4<f32>, b1: vec4<f32>, b2: vec4<f32>, b3: vec4<f32>) -> vec4<f32> {
   return acc + av.x * b0 + av.y * b1 + av.z * b2 + av.w * b3;
@@ -53,21 +65,42 @@ fn b_row(base: u32, cols: vec4<u32>, kk: u32) -> vec4<f32> {
   return select(vec4<f32>(0.0), v, kk < p.k);
 }
 
+const SQRT1_2: f32 = 0.7071067811865476;
+
+// erf with |error| < 1.5e-7 (Abramowitz & Stegun 7.1.26), as in unary.wgsl.
+fn erf_approx(v: f32) -> f32 {
+  let s = sign(v);
+  let x = abs(v);
+  let q = 1.0 / (1.0 + 0.3275911 * x);
+  let poly = q * (0.254829592 + q * (-0.284496736 + q * (1.421413741 + q * (-1.453152027 + q * 1.061405429))));
+  return s * (1.0 - poly * exp(-x * x));
+}
+
+fn finish(o: u32, col: u32, v: f32) {
+  if (EPILOGUE == 0u) {
+    dst[o] = v;
+    return;
+  }
+  let z = v + bias[col];
+  if (SAVE_PRE) {
+    pre[o] = z;
+  }
+  switch EPILOGUE {
+    case 2u: { dst[o] = max(z, 0.0); }
+    case 3u: { dst[o] = 0.5 * z * (1.0 + erf_approx(z * SQRT1_2)); }
+    default: { dst[o] = z; }
+  }
+}
+
 fn store(cbase: u32, row: u32, col: u32, v: vec4<f32>) {
   if (row >= p.m) {
     return;
   }
-  let o = cbase + row * p.n;
-  if (col + 3u < p.n) {
-    dst[o + col] = v.x;
-    dst[o + col + 1u] = v.y;
-    dst[o + col + 2u] = v.z;
-    dst[o + col + 3u] = v.w;
-  } else {
-    if (col < p.n) { dst[o + col] = v.x; }
-    if (col + 1u < p.n) { dst[o + col + 1u] = v.y; }
-    if (col + 2u < p.n) { dst[o + col + 2u] = v.z; }
-  }
+  let o = cbase + row * p.n + col;
+  if (col < p.n) { finish(o, col, v.x); }
+  if (col + 1u < p.n) { finish(o + 1u, col + 1u, v.y); }
+  if (col + 2u < p.n) { finish(o + 2u, col + 2u, v.z); }
+  if (col + 3u < p.n) { finish(o + 3u, col + 3u, v.w); }
 }
 
 @compute @workgroup_size(WG)

@@ -4,7 +4,8 @@
  * subgroupBroadcast. Needs the 'subgroups' feature with subgroups of exactly 8 lanes.
  */
 import type { Device } from '../runtime/device.js';
-import { operandStrides, registerMatmulVariant, type MatmulProblem, type MatmulVariant } from './matmul_variants.js';
+import type { OverrideValues } from '../runtime/kernels.js';
+import { operandStrides, registerMatmulVariant, type Activation, type Epilogue, type MatmulProblem, type MatmulVariant } from './matmul_variants.js';
 import { kernel } from './support.js';
 
 const WG = 64;
@@ -24,32 +25,42 @@ export const subgroupMatmul: MatmulVariant = {
     return null;
   },
   record(device, p, a, b, out) {
-    const s = operandStrides(p);
-    const tilesN = Math.ceil(p.n / TILE_N);
-    const tiles = Math.ceil(p.m / TILE_M) * tilesN;
-    const max = device.limits.maxComputeWorkgroupsPerDimension ?? 65535;
-    device.dispatch(kernel(device, 'matmul_subgroup.wgsl', 'forward', { WG }), {
-      buffers: { lhs: a, rhs: b, dst: out },
-      uniforms: {
-        p: {
-          m: p.m,
-          n: p.n,
-          k: p.k,
-          tiles_n: tilesN,
-          tiles,
-          a_rs: s.aRow,
-          a_ks: s.aK,
-          b_ks: s.bK,
-          b_cs: s.bCol,
-          a_bs: p.aBatchStride,
-          b_bs: p.bBatchStride,
-          c_bs: p.m * p.n,
-          batches: p.batch,
-        },
-      },
-      workgroups: [Math.ceil(tiles / (WG / 8)), Math.min(p.batch, max), Math.ceil(p.batch / max)],
-    });
+    dispatch(device, p, a, b, out, null);
+  },
+  recordEpilogue(device, p, a, b, out, ep) {
+    dispatch(device, p, a, b, out, ep);
   },
 };
+
+const ACT_CODE: Record<Activation, number> = { none: 1, relu: 2, gelu: 3 };
+
+function dispatch(device: Device, p: MatmulProblem, a: GPUBuffer, b: GPUBuffer, out: GPUBuffer, ep: Epilogue | null): void {
+  const s = operandStrides(p);
+  const tilesN = Math.ceil(p.n / TILE_N);
+  const tiles = Math.ceil(p.m / TILE_M) * tilesN;
+  const max = device.limits.maxComputeWorkgroupsPerDimension ?? 65535;
+  const overrides: OverrideValues = ep ? { WG, EPILOGUE: ACT_CODE[ep.act], SAVE_PRE: ep.pre !== null } : { WG };
+  device.dispatch(kernel(device, 'matmul_subgroup.wgsl', 'forward', overrides), {
+    buffers: { lhs: a, rhs: b, dst: out, bias: ep?.bias ?? device.dummyBuffer(), pre: ep?.pre ?? device.dummyBuffer(true) },
+    uniforms: {
+      p: {
+        m: p.m,
+        n: p.n,
+        k: p.k,
+        tiles_n: tilesN,
+        tiles,
+        a_rs: s.aRow,
+        a_ks: s.aK,
+        b_ks: s.bK,
+        b_cs: s.bCol,
+        a_bs: p.aBatchStride,
+        b_bs: p.bBatchStride,
+        c_bs: p.m * p.n,
+        batches: p.batch,
+      },
+    },
+    workgroups: [Math.ceil(tiles / (WG / 8)), Math.min(p.batch, max), Math.ceil(p.batch / max)],
+  });
+}
 
 registerMatmulVariant(subgroupMatmul);

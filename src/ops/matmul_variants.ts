@@ -23,8 +23,20 @@ export interface MatmulProblem {
   bBatchStride: number;
 }
 
+export type Activation = 'none' | 'relu' | 'gelu';
+
+/** What a fused epilogue applies to each output: act(product + bias[col]), saving the sum in `pre`. */
+export interface Epilogue {
+  bias: GPUBuffer;
+  act: Activation;
+  /** where to store product + bias (the backward of gelu needs it), or null */
+  pre: GPUBuffer | null;
+}
+
 export interface MatmulVariant {
   readonly name: string;
+  /** records the product with a fused bias and activation, where the variant has an epilogue */
+  recordEpilogue?(device: Device, p: MatmulProblem, a: GPUBuffer, b: GPUBuffer, out: GPUBuffer, ep: Epilogue): void;
   /** why this variant cannot run the problem on the device, or null when it can */
   unsupported(device: Device, p: MatmulProblem): string | null;
   /** records the product into `out` (at least batch * m * n floats); m, n, batch > 0 */

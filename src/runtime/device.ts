@@ -153,6 +153,7 @@ export class Device {
   private readonly logDispatch: boolean;
   private readonly stagingFree: GPUBuffer[] = [];
   private readonly bindGroups = new Map<string, GPUBindGroup>();
+  private readonly dummies: (GPUBuffer | undefined)[] = [];
   /** commands submitted since the last wait: the key of the wait estimate */
   private sinceWait = 0;
 
@@ -339,6 +340,17 @@ export class Device {
     if (this.logDispatch) console.error(`[dispatch] ${kernel.key} ${wg.join('x')}`);
   }
 
+  /**
+   * A small buffer to bind where a kernel declares a binding that this call does not use (an
+   * epilogue's bias, say). Two are kept: one for read-only bindings, and one for writable ones so
+   * that no writable binding aliases another.
+   */
+  dummyBuffer(writable = false): GPUBuffer {
+    const i = writable ? 1 : 0;
+    this.dummies[i] ??= this.gpuDevice.createBuffer({ size: 256, usage: USAGE.STORAGE | USAGE.COPY_DST, label: writable ? 'unused (writable)' : 'unused' });
+    return this.dummies[i]!;
+  }
+
   /** Bind groups are cached by kernel, group and buffers (uniform offsets are dynamic). */
   private bindGroup(kernel: Kernel, group: number, key: string, entries: GPUBindGroupEntry[]): GPUBindGroup {
     const full = `${kernel.key}|${group}|${key}`;
@@ -468,6 +480,7 @@ export class Device {
     this.encoder = null;
     this.pass = null;
     this.bindGroups.clear();
+    for (const b of this.dummies) b?.destroy();
     this.pool.trim();
     this.arena.destroy();
     for (const b of this.stagingFree) b.destroy();
