@@ -1,5 +1,6 @@
 /** The `aunce` command line. Each subcommand lives in its own file under src/cli. */
 import { Command } from 'commander';
+import { benchCommand } from './bench.js';
 import { doctorCommand } from './doctor.js';
 
 const program = new Command();
@@ -7,7 +8,8 @@ program
   .name('aunce')
   .description('WGSL kernels, autograd and the AUNCE contrastive loss on WebGPU')
   .showHelpAfterError()
-  .addCommand(doctorCommand());
+  .addCommand(doctorCommand())
+  .addCommand(benchCommand());
 
 try {
   await program.parseAsync(process.argv);

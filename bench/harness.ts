@@ -1,0 +1,180 @@
+/**
+ * The kernel benchmark harness: selects cases from the shared list, opens the WebGPU device (or
+ * uses the one given), measures the device's roofline, runs each requested runner over the cases,
+ * and prints a header and one table per case. `aunce bench` (src/cli/bench.ts) is its command line.
+ */
+import { writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
+import { Device } from '../src/runtime/device.js';
+import { createNodeGpu, diskKernelSource, type NodeGpuHandle } from '../src/runtime/node_gpu.js';
+import { GpuTimer } from '../src/runtime/timer.js';
+import { CASES, selectCases, type BenchCase } from './cases.js';
+import { cpuName } from './optional.js';
+import { bestRoofline, measureRoofline, type Roofline } from './roofline.js';
+import { onnxruntimeRunner } from './runners/onnxruntime.js';
+import { oursRunner, oursVariants, type OursVariant } from './runners/ours.js';
+import { tfjsWasmRunner } from './runners/tfjs_wasm.js';
+import { tfjsWebgpuRunner } from './runners/tfjs_webgpu.js';
+import { torchRunner } from './runners/torch.js';
+import { annotateRoofline, RATIO_LEGEND, resultTables, rooflineLine } from './table.js';
+import { DEFAULT_TIMING, type TimingOptions } from './timing.js';
+import { IMPLS, isUnavailable, type Impl, type Row, type RunnerContext, type RunnerFactory, type Unavailable } from './types.js';
+
+/** Runners in the order they run; 'naive' rows come from the ours runner (a variant with impl 'naive'). */
+export const RUNNERS: Partial<Record<Impl, RunnerFactory>> = {
+  'tfjs-webgpu': tfjsWebgpuRunner,
+  'tfjs-wasm': tfjsWasmRunner,
+  onnxruntime: onnxruntimeRunner,
+  torch: torchRunner,
+};
+
+const GPU_IMPLS: readonly Impl[] = ['ours', 'naive', 'tfjs-webgpu'];
+export const DEFAULT_IMPLS: readonly Impl[] = ['ours', 'tfjs-webgpu', 'tfjs-wasm', 'onnxruntime', 'torch'];
+
+export interface BenchOptions {
+  op?: string;
+  /** substring of case names */
+  caseFilter?: string;
+  impls?: readonly Impl[];
+  quick?: boolean;
+  timing?: Partial<TimingOptions>;
+  /** our variants (default: matmul() itself plus every registered kernel variant) */
+  variants?: readonly OursVariant[];
+  /** skip the roofline probes */
+  noRoofline?: boolean;
+  /** write the rows here as a JSON array */
+  json?: string;
+}
+
+export interface BenchIo {
+  /** an open device to use (else the harness opens one and destroys it at the end) */
+  device?: Device;
+  /** the GPU object `device` came from, for TF.js WebGPU (else it makes its own) */
+  gpu?: GPU;
+  /** the report (stdout by default) */
+  out?: (line: string) => void;
+  /** progress and notes (stderr by default) */
+  log?: (line: string) => void;
+}
+
+export interface BenchResult {
+  cases: BenchCase[];
+  rows: Row[];
+  roofline: Roofline | null;
+  unavailable: Unavailable[];
+  devices: Partial<Record<Impl, string>>;
+}
+
+/** Parses a comma list of runner names; throws naming the unknown ones and the known ones. */
+export function parseImpls(list: string): Impl[] {
+  const names = list.split(',').map((s) => s.trim()).filter(Boolean);
+  const bad = names.filter((n) => !(IMPLS as readonly string[]).includes(n));
+  if (bad.length) throw new Error(`unknown runner(s) ${bad.join(', ')} (runners: ${IMPLS.join(', ')})`);
+  return names as Impl[];
+}
+
+/**
+ * Opens a device on a fresh Dawn GPU object and compiles the project's kernels one file at a
+ * time, so that a file that does not compile (work in progress elsewhere) costs only the ops that
+ * use it, with a note, instead of the whole benchmark.
+ */
+async function openBenchDevice(log: (line: string) => void): Promise<{ device: Device; handle: NodeGpuHandle }> {
+  const handle = createNodeGpu();
+  const device = await Device.open({ gpu: handle.gpu, release: () => handle.release(), env: process.env });
+  const source = diskKernelSource();
+  for (const file of source.list()) {
+    try {
+      await device.kernels.addModule(file, source.read(file));
+    } catch (err) {
+      log(`bench: kernels/${file} was not loaded: ${(err as Error).message.split('\n')[0]}`);
+    }
+  }
+  return { device, handle };
+}
+
+const loadText = () => loadavg().map((x) => x.toFixed(2)).join(' ');
+
+export async function runBench(opts: BenchOptions = {}, io: BenchIo = {}): Promise<BenchResult> {
+  const out = io.out ?? ((l: string) => console.log(l));
+  const log = io.log ?? ((l: string) => console.error(l));
+  const cases = selectCases({ op: opts.op, name: opts.caseFilter, quick: opts.quick });
+  if (cases.length === 0) {
+    const ops = [...new Set(CASES.map((c) => c.op))].join(', ');
+    throw new Error(`no case matches (op ${opts.op ?? 'any'}, name containing '${opts.caseFilter ?? ''}'${opts.quick ? ', quick' : ''}); ops: ${ops}`);
+  }
+  const impls = opts.impls ?? DEFAULT_IMPLS;
+  const timing: TimingOptions = { ...DEFAULT_TIMING, ...opts.timing };
+  const wantGpu = impls.some((i) => GPU_IMPLS.includes(i));
+  let device = io.device ?? null;
+  let owned: { device: Device; handle: NodeGpuHandle } | null = null;
+  if (!device && wantGpu) {
+    owned = await openBenchDevice(log);
+    device = owned.device;
+  }
+  const gpu = io.gpu ?? owned?.handle.gpu ?? null;
+  const rows: Row[] = [];
+  const unavailable: Unavailable[] = [];
+  const devices: Partial<Record<Impl, string>> = {};
+  const load = loadText();
+  let roofline: Roofline | null = null;
+  try {
+    const probe = async (when: string) => {
+      if (!device || opts.noRoofline) return;
+      log(`bench: measuring the roofline (${when})`);
+      const timer = new GpuTimer(device);
+      try {
+        roofline = bestRoofline(roofline, await measureRoofline(device, timer, { quick: opts.quick }));
+      } finally {
+        timer.destroy();
+      }
+    };
+    await probe('before the runners');
+    const ctx: RunnerContext = { device, gpu, timing, log };
+    const factories: [Impl, RunnerFactory][] = [];
+    if (impls.includes('ours') || impls.includes('naive')) {
+      const variants = (opts.variants ?? oursVariants()).filter((v: OursVariant) => impls.includes(v.impl ?? 'ours'));
+      factories.push(['ours', oursRunner(variants)]);
+    }
+    for (const impl of Object.keys(RUNNERS) as Impl[]) if (impls.includes(impl)) factories.push([impl, RUNNERS[impl]!]);
+    for (const [impl, factory] of factories) {
+      log(`bench: ${impl}: ${cases.length} case(s)`);
+      const runner = await factory(ctx);
+      if (isUnavailable(runner)) {
+        unavailable.push(runner);
+        log(`bench: ${impl} skipped: ${runner.unavailable}`);
+        continue;
+      }
+      try {
+        await runner.runAll(cases, (row) => {
+          rows.push(row);
+          log(`  ${row.impl}/${row.variant}  ${row.case}: ${row.medianMs.toFixed(3)} ms, ${row.gflops.toFixed(1)} GFLOP/s (${row.clock}, ${row.repeats} reps)`);
+        });
+        devices[impl] = runner.device;
+      } catch (err) {
+        unavailable.push({ impl, unavailable: `failed: ${(err as Error).message}` });
+        log(`bench: ${impl} failed: ${(err as Error).message}`);
+      } finally {
+        await runner.close();
+      }
+    }
+    // Again at the end: other load on the machine only lowers a ceiling, so the better one counts.
+    if (!opts.quick) await probe('after the runners');
+  } finally {
+    if (owned) owned.device.destroy();
+  }
+  annotateRoofline(rows, cases, roofline);
+  const header = [
+    `aunce bench: op ${opts.op ?? 'all'}, ${cases.length} case(s), runners ${impls.join(', ')}, up to ${timing.repeats} repetitions per case after warm-up (medians)`,
+    `WebGPU device: ${device?.name ?? 'none'}`,
+    `CPU: ${cpuName()}; load average ${load} at the start, ${loadText()} at the end (other work on the machine makes every number noisy)`,
+    ...Object.entries(devices).map(([impl, d]) => `  ${impl}: ${d}`),
+    ...unavailable.map((u) => `  ${u.impl}: not run: ${u.unavailable}`),
+  ];
+  if (roofline) header.push(rooflineLine(roofline, device?.name ?? 'none'));
+  out([...header, RATIO_LEGEND, '', resultTables(cases, rows, roofline)].join('\n'));
+  if (opts.json) {
+    writeFileSync(opts.json, `${JSON.stringify(rows, null, 1)}\n`);
+    log(`bench: wrote ${rows.length} rows to ${opts.json}`);
+  }
+  return { cases, rows, roofline, unavailable, devices };
+}

@@ -1,0 +1,127 @@
+/**
+ * This project's matmul, one row per variant. GPU time from the project's GpuTimer (timestamp
+ * queries; wall time where the adapter has none): the operands are uploaded and the kernel warmed
+ * up before timing, every repetition is its own timed pass in one submit, nothing but the
+ * timestamps is read back. While the GPU works the harness sleeps for about the expected time
+ * instead of awaiting at once: a pending Dawn promise polls on setImmediate and takes a core from
+ * a CPU adapter (WEBGPU_ON_CPU.md); the TF.js WebGPU runner gets the same treatment.
+ */
+import { matmul, matmulRaw } from '../../src/ops/matmul.js';
+import { matmulVariants, type MatmulProblem, type MatmulVariant } from '../../src/ops/matmul_variants.js';
+import '../../src/ops/index.js';
+import type { Device } from '../../src/runtime/device.js';
+import { GpuTimer } from '../../src/runtime/timer.js';
+import { noGrad } from '../../src/tensor/tape.js';
+import { Tensor } from '../../src/tensor/tensor.js';
+import { operandShapes, type MatmulCase } from '../cases.js';
+import { plannedRepeats, randomF32 } from '../timing.js';
+import { eachCase, makeRow, type Impl, type Row, type Runner, type RunnerContext, type Unavailable } from '../types.js';
+
+export interface OursVariant {
+  name: string;
+  /** the row's impl: 'ours' (default) or 'naive' for the baseline kernel */
+  impl?: Impl;
+  /** op(a) @ op(b) with a and b in their stored layout (see operandShapes) */
+  run(a: Tensor, b: Tensor, c: MatmulCase): Tensor;
+  /** whether run() handles transA / transB (cases that need them are skipped otherwise) */
+  transposes?: boolean;
+  /** why the variant cannot run a case on this device, or null */
+  unsupported?: (device: Device, c: MatmulCase) => string | null;
+}
+
+/** timed repetitions per case at most (one timestamp pair each) */
+const MAX_REPEATS = 256;
+
+/** What matmul() runs: the variant chosen for the case's shape class on this device. */
+export const AUTO: OursVariant = {
+  name: 'auto',
+  transposes: true,
+  run: (a, b, c) => (c.transA || c.transB ? matmulRaw(a, b, { transA: c.transA, transB: c.transB }) : matmul(a, b)),
+};
+
+/** The problem of a case in the variants' terms (both operands batched when the case is). */
+export function problemOf(c: MatmulCase): MatmulProblem {
+  return {
+    batch: c.batch,
+    m: c.m,
+    n: c.n,
+    k: c.k,
+    transA: Boolean(c.transA),
+    transB: Boolean(c.transB),
+    aBatchStride: c.batch === 1 ? 0 : c.m * c.k,
+    bBatchStride: c.batch === 1 ? 0 : c.k * c.n,
+  };
+}
+
+/** One registered kernel variant, called directly (the naive one reports as impl 'naive'). */
+export function variantRunner(v: MatmulVariant): OursVariant {
+  return {
+    name: v.name,
+    impl: v.name === 'naive' ? 'naive' : 'ours',
+    transposes: true,
+    run: (a, b, c) => {
+      const p = problemOf(c);
+      const out = Tensor.empty(a.device, [c.batch, c.m, c.n]);
+      v.record(a.device, p, a.buffer, b.buffer, out.buffer);
+      return out;
+    },
+    unsupported: (device, c) => v.unsupported(device, problemOf(c)),
+  };
+}
+
+/** The variants measured by default: matmul() as users get it, then every registered kernel. */
+export function oursVariants(): OursVariant[] {
+  return [AUTO, ...matmulVariants().map(variantRunner)];
+}
+
+export function oursRunner(variants: readonly OursVariant[] = oursVariants()) {
+  return async (ctx: RunnerContext): Promise<Runner | Unavailable> => {
+    const device = ctx.device;
+    if (!device) return { impl: 'ours', unavailable: 'no WebGPU device was opened' };
+    if (variants.length === 0) return { impl: 'ours', unavailable: 'no variant of the requested kind is registered (bench/runners/ours.ts)' };
+    const timer = new GpuTimer(device, MAX_REPEATS);
+    /** n timed repetitions in one submit; sleeps through about n * expectMs before collecting them */
+    const timed = async (once: () => void, n: number, expectMs: number): Promise<number[]> => {
+      if (timer.clock === 'wall') return timer.time(once, n);
+      for (let r = 0; r < n; r++) timer.measure(`rep ${r}`, once);
+      await device.sync(n * expectMs);
+      return (await timer.read()).map((x) => x.ms);
+    };
+    const measure = async (c: MatmulCase) => {
+      const s = operandShapes(c);
+      const a = Tensor.from(device, randomF32(c.batch * c.m * c.k, 1), s.a);
+      const b = Tensor.from(device, randomF32(c.batch * c.k * c.n, 2), s.b);
+      const rows: Row[] = [];
+      try {
+        for (const v of variants) {
+          if ((c.transA || c.transB) && !v.transposes) {
+            ctx.log(`${v.impl ?? 'ours'}/${v.name}: ${c.name}: skipped (the variant has no transposed operands)`);
+            continue;
+          }
+          const why = v.unsupported?.(device, c);
+          if (why) {
+            ctx.log(`${v.impl ?? 'ours'}/${v.name}: ${c.name}: skipped (${why})`);
+            continue;
+          }
+          const once = () => noGrad(() => v.run(a, b, c).dispose());
+          const t0 = performance.now();
+          once();
+          await device.sync();
+          const estimate = await timed(once, 1, performance.now() - t0);
+          const samples = await timed(once, Math.min(MAX_REPEATS, plannedRepeats(estimate[0]!, ctx.timing)), estimate[0]!);
+          rows.push(makeRow(c, v.impl ?? 'ours', v.name, samples, timer.clock, device.name));
+        }
+      } finally {
+        a.dispose();
+        b.dispose();
+      }
+      return rows;
+    };
+    return {
+      impl: 'ours',
+      device: device.name,
+      runAll: (cases, emit) => eachCase('ours', cases, ctx, measure, emit),
+      close: () => timer.destroy(),
+    };
+  };
+}

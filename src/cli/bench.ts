@@ -1,0 +1,74 @@
+/**
+ * `aunce bench`: the kernel benchmark harness (bench/harness.ts) over the shared case list
+ * (bench/cases.ts), comparing this project's kernels with TF.js WebGPU and WASM, onnxruntime-node
+ * and PyTorch in the same run. `--export-cases` writes the case list the Python runner reads.
+ */
+import { writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Command, InvalidArgumentError } from 'commander';
+import { casesJson } from '../../bench/cases.js';
+import { DEFAULT_IMPLS, parseImpls, runBench } from '../../bench/harness.js';
+import { DEFAULT_TIMING } from '../../bench/timing.js';
+import { IMPLS } from '../../bench/types.js';
+import { NoAdapterError } from '../runtime/errors.js';
+
+export const DEFAULT_CASES_JSON = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bench', 'cases.json');
+
+function positiveInt(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`expected a positive whole number, got '${v}'`);
+  return n;
+}
+
+interface BenchCliOptions {
+  op?: string;
+  case?: string;
+  impl: string;
+  repeats: number;
+  budgetMs: number;
+  quick?: boolean;
+  json?: string;
+  roofline: boolean;
+  exportCases?: string | true;
+}
+
+export function benchCommand(): Command {
+  return new Command('bench')
+    .description('benchmark the kernels against TF.js (WebGPU, WASM), onnxruntime-node and PyTorch on one case list')
+    .option('--op <name>', 'only the cases of this op (matmul)')
+    .option('--case <substring>', 'only cases whose name contains this (case-insensitive)')
+    .option('--impl <list>', `comma list of runners (${IMPLS.join(', ')})`, DEFAULT_IMPLS.join(','))
+    .option('--repeats <n>', 'most timed repetitions per case, after warm-up', positiveInt, DEFAULT_TIMING.repeats)
+    .option('--budget-ms <n>', 'fewer repetitions (at least 3) when a case would take longer than this', positiveInt, DEFAULT_TIMING.budgetMs)
+    .option('--quick', 'only the small cases (a smoke test)')
+    .option('--json <file>', 'also write the rows as a JSON array')
+    .option('--no-roofline', 'skip the FMA-peak and bandwidth probes')
+    .option('--export-cases [file]', 'write the case list as JSON (default bench/cases.json) and exit')
+    .action(async (opts: BenchCliOptions) => {
+      if (opts.exportCases) {
+        const file = opts.exportCases === true ? DEFAULT_CASES_JSON : opts.exportCases;
+        writeFileSync(file, casesJson());
+        console.log(`aunce bench: wrote the case list to ${file}`);
+        return;
+      }
+      try {
+        await runBench({
+          op: opts.op,
+          caseFilter: opts.case,
+          impls: parseImpls(opts.impl),
+          quick: opts.quick,
+          timing: { repeats: opts.repeats, budgetMs: opts.budgetMs },
+          noRoofline: !opts.roofline,
+          json: opts.json,
+        });
+      } catch (err) {
+        if (err instanceof NoAdapterError) {
+          console.error(`aunce bench: ${err.message}`);
+          process.exitCode = 2;
+          return;
+        }
+        throw err;
+      }
+    });
+}
