@@ -10,7 +10,8 @@ const files = readdirSync(KERNELS_DIR).filter((f) => f.endsWith('.wgsl')).sort()
 describe('kernel registry', () => {
   it('registry: loads every kernels/*.wgsl file at open', async () => {
     const d = await sharedDevice();
-    expect(d.kernels.files()).to.deep.equal(diskKernelSource().list());
+    // other tests add modules of their own to the shared device; every file on disk must be there
+    expect(d.kernels.files()).to.include.members(diskKernelSource().list());
     expect(files.length).to.be.greaterThan(0);
   });
 
