@@ -40,8 +40,11 @@ function dispatch(device: Device, p: MatmulProblem, a: GPUBuffer, b: GPUBuffer, 
   const tiles = Math.ceil(p.m / TILE_M) * tilesN;
   const max = device.limits.maxComputeWorkgroupsPerDimension ?? 65535;
   const overrides: OverrideValues = ep ? { WG, EPILOGUE: ACT_CODE[ep.act], SAVE_PRE: ep.pre !== null } : { WG };
-  device.dispatch(kernel(device, 'matmul_subgroup.wgsl', 'forward', overrides), {
-    buffers: { lhs: a, rhs: b, dst: out, bias: ep?.bias ?? device.dummyBuffer(), pre: ep?.pre ?? device.dummyBuffer(true) },
+  // vec4 loads need rows of A and B (and batch offsets) that start on 16-byte boundaries
+  const vec4 = !p.transA && !p.transB && p.k % 4 === 0 && p.n % 4 === 0 && p.aBatchStride % 4 === 0 && p.bBatchStride % 4 === 0;
+  const operands: Record<string, GPUBuffer> = vec4 ? { lhs4: a, rhs4: b } : { lhs: a, rhs: b };
+  device.dispatch(kernel(device, 'matmul_subgroup.wgsl', vec4 ? 'forward_vec4' : 'forward', overrides), {
+    buffers: { ...operands, dst: out, bias: ep?.bias ?? device.dummyBuffer(), pre: ep?.pre ?? device.dummyBuffer(true) },
     uniforms: {
       p: {
         m: p.m,

@@ -63,6 +63,11 @@ const CASES: Case[] = [
   c('batch, A broadcast', problem(20, 18, 12, { batch: 3, aBatchStride: 0 })),
   c('batch, B broadcast', problem(20, 18, 12, { batch: 3, bBatchStride: 0, transB: true })),
   c('batch, strides with gaps', problem(8, 12, 8, { batch: 2, aBatchStride: 8 * 8 + 4, bBatchStride: 8 * 12 + 3 })),
+  // k and n multiples of 4, untransposed: the subgroup variant's vec4 path
+  c('aligned, edge tiles (vec4 loads)', problem(67, 132, 36)),
+  c('aligned batch, A broadcast (vec4 loads)', problem(20, 24, 16, { batch: 3, aBatchStride: 0 })),
+  c('aligned batch, B broadcast (vec4 loads)', problem(21, 8, 12, { batch: 3, bBatchStride: 0 })),
+  c('aligned batch, strides with gaps (vec4 loads)', problem(8, 12, 8, { batch: 2, aBatchStride: 8 * 8 + 4, bBatchStride: 8 * 12 + 8 })),
   c('huge batch, B broadcast', problem(2, 3, 4, { batch: 70000, bBatchStride: 0 })),
 ];
 
