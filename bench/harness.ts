@@ -29,7 +29,7 @@ export const RUNNERS: Partial<Record<Impl, RunnerFactory>> = {
 };
 
 const GPU_IMPLS: readonly Impl[] = ['ours', 'naive', 'tfjs-webgpu'];
-export const DEFAULT_IMPLS: readonly Impl[] = ['ours', 'tfjs-webgpu', 'tfjs-wasm', 'onnxruntime', 'torch'];
+export const DEFAULT_IMPLS: readonly Impl[] = ['ours', 'naive', 'tfjs-webgpu', 'tfjs-wasm', 'onnxruntime', 'torch'];
 
 export interface BenchOptions {
   op?: string;

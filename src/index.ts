@@ -2,4 +2,4 @@
 export * from './runtime/index.js';
 export * from './tensor/index.js';
 export * from './ops/index.js';
-export { openDevice, createNodeGpu, diskKernelSource, KERNELS_DIR } from './runtime/node_gpu.js';
+export { openDevice, createNodeGpu, diskKernelSource, fileTuningStore, cacheDir, KERNELS_DIR } from './runtime/node_gpu.js';

@@ -2,6 +2,7 @@
 import { Command } from 'commander';
 import { benchCommand } from './bench.js';
 import { doctorCommand } from './doctor.js';
+import { tuneCommand } from './tune.js';
 
 const program = new Command();
 program
@@ -9,7 +10,8 @@ program
   .description('WGSL kernels, autograd and the AUNCE contrastive loss on WebGPU')
   .showHelpAfterError()
   .addCommand(doctorCommand())
-  .addCommand(benchCommand());
+  .addCommand(benchCommand())
+  .addCommand(tuneCommand());
 
 try {
   await program.parseAsync(process.argv);
