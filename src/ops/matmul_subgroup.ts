@@ -42,9 +42,8 @@ function dispatch(device: Device, p: MatmulProblem, a: GPUBuffer, b: GPUBuffer, 
   const overrides: OverrideValues = ep ? { WG, EPILOGUE: ACT_CODE[ep.act], SAVE_PRE: ep.pre !== null } : { WG };
   // vec4 loads need rows of A and B (and batch offsets) that start on 16-byte boundaries
   const vec4 = !p.transA && !p.transB && p.k % 4 === 0 && p.n % 4 === 0 && p.aBatchStride % 4 === 0 && p.bBatchStride % 4 === 0;
-  const operands: Record<string, GPUBuffer> = vec4 ? { lhs4: a, rhs4: b } : { lhs: a, rhs: b };
-  device.dispatch(kernel(device, 'matmul_subgroup.wgsl', vec4 ? 'forward_vec4' : 'forward', overrides), {
-    buffers: { ...operands, dst: out, bias: ep?.bias ?? device.dummyBuffer(), pre: ep?.pre ?? device.dummyBuffer(true) },
+  device.dispatch(kernel(device, 'matmul_subgroup.wgsl', 'forward', { ...overrides, VEC4: vec4 }), {
+    buffers: { lhs: a, rhs: b, lhs4: a, rhs4: b, dst: out, bias: ep?.bias ?? device.dummyBuffer(), pre: ep?.pre ?? device.dummyBuffer(true) },
     uniforms: {
       p: {
         m: p.m,
