@@ -36,6 +36,20 @@ describe('device', () => {
     d.destroy(); // twice is harmless
   });
 
+  it('device: a lost device is reported to the hooks and later calls throw DeviceLostError with the reason', async () => {
+    const d = await openDevice();
+    const seen: string[] = [];
+    d.onError((m) => seen.push(m));
+    const t = Tensor.from(d, [1], [1]);
+    d.gpuDevice.destroy(); // lost from outside our destroy(): as when a driver resets
+    await d.gpuDevice.lost;
+    await new Promise((r) => setTimeout(r, 0));
+    expect(d.alive).to.equal(false);
+    expect(seen.join('\n')).to.match(/device lost \(destroyed/);
+    expect(() => t.exp()).to.throw(DeviceLostError, /exp: the device was lost \(destroyed/);
+    d.destroy();
+  });
+
   it('device: tensors from two devices are an error naming both', async () => {
     const d1 = await sharedDevice();
     const d2 = await openDevice();
