@@ -30,6 +30,16 @@ describe('aunce doctor', () => {
     expect(r.stderr).to.match(/scripts\/setup\.sh/);
   });
 
+  it('examples: the README quick start runs and prints the loss and its gradients', function () {
+    this.timeout(120000);
+    const r = spawnSync(process.execPath, ['--import', 'tsx', 'examples/quickstart.ts'], { encoding: 'utf8', timeout: 60000 });
+    expect(r.status, r.stderr).to.equal(0);
+    // sum of gelu(x * w) for x = [[1,2,3],[4,5,6]], w = [0.5,-1,2] (float64: 20.25473)
+    const loss = Number(/loss ([\d.]+)/.exec(r.stdout)?.[1]);
+    expect(loss).to.be.closeTo(20.25473, 1e-4);
+    expect(r.stdout).to.match(/dloss\/dw 5\.208\d -0\.170\d 9\.0000/);
+  });
+
   it('setup: the set-up script finds the driver installed and changes nothing', function () {
     this.timeout(60000);
     const r = spawnSync('bash', ['scripts/setup.sh', '--check'], { encoding: 'utf8' });
