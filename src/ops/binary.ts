@@ -7,7 +7,7 @@ import { broadcastShapes, numel, sameShape, stridesOf, type Shape } from '../ten
 import { record } from '../tensor/tape.js';
 import { Tensor } from '../tensor/tensor.js';
 import { checkInputs, grid1d, kernel, MAX_RANK, packDims } from './support.js';
-import { unary } from './unary.js';
+import { full, unary } from './unary.js';
 
 const FILE = 'binary.wgsl';
 const WG = 256;
@@ -114,7 +114,8 @@ function scalarOrTensor(op: BinaryOp, a: Tensor, b: Operand): Tensor {
     case 'pow':
       return unary('powScalar', a, b);
     case 'maximum':
-      return binary('maximum', a, Tensor.from(a.device, [b], []));
+      // a filled scalar, not an upload: an upload would flush the work recorded so far
+      return binary('maximum', a, full(a.device, [], b));
   }
 }
 
