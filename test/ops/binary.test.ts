@@ -68,6 +68,18 @@ describe('binary ops', () => {
     expect(() => Tensor.empty(d, [2]).div(0)).to.throw(/division by the scalar 0/);
   });
 
+  it('maximum gpu: a number operand is filled on the device, with no upload and no flush [4]', async () => {
+    const d = await sharedDevice();
+    const x = Tensor.from(d, [-1, 0.25, 0.75, 3], [4], { requiresGrad: true });
+    await d.sync();
+    const submits = d.counters.submits;
+    const y = x.maximum(0.5);
+    expect(d.counters.submits).to.equal(submits);
+    expect([...(await y.toArray())]).to.deep.equal([0.5, 0.5, 0.75, 3]);
+    y.backward(Tensor.from(d, [1, 1, 1, 1], [4]));
+    expect([...(await x.grad!.toArray())]).to.deep.equal([0, 0, 1, 1]);
+  });
+
   it('scalar operands: add, sub, mul, div, pow by numbers match the reference [5]', async () => {
     const d = await sharedDevice();
     const x = Tensor.from(d, [0.5, 1, 1.5, 2, 2.5], [5]);
