@@ -6,6 +6,8 @@
  * traffic of f32 operands: both inputs read once and the output written once.
  */
 
+import type { MatmulProblem } from '../src/ops/matmul_variants.js';
+
 export type Op = 'matmul';
 
 export interface MatmulCase {
@@ -39,6 +41,20 @@ export function operandShapes(c: MatmulCase): { a: number[]; b: number[]; out: n
     a: [...lead, ...(c.transA ? [c.k, c.m] : [c.m, c.k])],
     b: [...lead, ...(c.transB ? [c.n, c.k] : [c.k, c.n])],
     out: [...lead, c.m, c.n],
+  };
+}
+
+/** The problem of a case in the matmul variants' terms (both operands batched when the case is). */
+export function problemOf(c: MatmulCase): MatmulProblem {
+  return {
+    batch: c.batch,
+    m: c.m,
+    n: c.n,
+    k: c.k,
+    transA: Boolean(c.transA),
+    transB: Boolean(c.transB),
+    aBatchStride: c.batch === 1 ? 0 : c.m * c.k,
+    bBatchStride: c.batch === 1 ? 0 : c.k * c.n,
   };
 }
 

@@ -7,13 +7,13 @@
  * a CPU adapter (WEBGPU_ON_CPU.md); the TF.js WebGPU runner gets the same treatment.
  */
 import { matmul, matmulRaw } from '../../src/ops/matmul.js';
-import { matmulVariants, type MatmulProblem, type MatmulVariant } from '../../src/ops/matmul_variants.js';
+import { matmulVariants, type MatmulVariant } from '../../src/ops/matmul_variants.js';
 import '../../src/ops/index.js';
 import type { Device } from '../../src/runtime/device.js';
 import { GpuTimer } from '../../src/runtime/timer.js';
 import { noGrad } from '../../src/tensor/tape.js';
 import { Tensor } from '../../src/tensor/tensor.js';
-import { operandShapes, type MatmulCase } from '../cases.js';
+import { operandShapes, problemOf, type MatmulCase } from '../cases.js';
 import { plannedRepeats, randomF32 } from '../timing.js';
 import { eachCase, makeRow, type Impl, type Row, type Runner, type RunnerContext, type Unavailable } from '../types.js';
 
@@ -38,20 +38,6 @@ export const AUTO: OursVariant = {
   transposes: true,
   run: (a, b, c) => (c.transA || c.transB ? matmulRaw(a, b, { transA: c.transA, transB: c.transB }) : matmul(a, b)),
 };
-
-/** The problem of a case in the variants' terms (both operands batched when the case is). */
-export function problemOf(c: MatmulCase): MatmulProblem {
-  return {
-    batch: c.batch,
-    m: c.m,
-    n: c.n,
-    k: c.k,
-    transA: Boolean(c.transA),
-    transB: Boolean(c.transB),
-    aBatchStride: c.batch === 1 ? 0 : c.m * c.k,
-    bBatchStride: c.batch === 1 ? 0 : c.k * c.n,
-  };
-}
 
 /** One registered kernel variant, called directly (the naive one reports as impl 'naive'). */
 export function variantRunner(v: MatmulVariant): OursVariant {

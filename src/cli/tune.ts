@@ -4,23 +4,12 @@
  * `--clear` forgets it. AUNCE_MATMUL_VARIANT=<name> overrides any stored choice.
  */
 import { Command } from 'commander';
-import { CASES } from '../../bench/cases.js';
+import { CASES, problemOf } from '../../bench/cases.js';
 import { tuneMatmul } from '../ops/matmul.js';
-import { matmulVariants, shapeClass, storedMatmulChoice, type MatmulProblem } from '../ops/matmul_variants.js';
+import { matmulVariants, shapeClass, storedMatmulChoice } from '../ops/matmul_variants.js';
 import { openDevice } from '../runtime/node_gpu.js';
 
-function problems(): MatmulProblem[] {
-  return CASES.map((c) => ({
-    batch: c.batch,
-    m: c.m,
-    n: c.n,
-    k: c.k,
-    transA: Boolean(c.transA),
-    transB: Boolean(c.transB),
-    aBatchStride: c.batch === 1 ? 0 : c.m * c.k,
-    bBatchStride: c.batch === 1 ? 0 : c.k * c.n,
-  }));
-}
+const problems = () => CASES.map(problemOf);
 
 export function tuneCommand(): Command {
   return new Command('tune')
