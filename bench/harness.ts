@@ -8,11 +8,14 @@ import { loadavg } from 'node:os';
 import { Device } from '../src/runtime/device.js';
 import { createNodeGpu, diskKernelSource, type NodeGpuHandle } from '../src/runtime/node_gpu.js';
 import { GpuTimer } from '../src/runtime/timer.js';
-import { CASES, selectCases, type BenchCase } from './cases.js';
+import { CASES, selectCases, type BenchCase, type Op } from './cases.js';
 import { cpuName } from './optional.js';
 import { bestRoofline, measureRoofline, type Roofline } from './roofline.js';
 import { onnxruntimeRunner } from './runners/onnxruntime.js';
 import { oursRunner, oursVariants, type OursVariant } from './runners/ours.js';
+import { aunceBenchVariants, oursAunceRunner, type AunceBenchVariant } from './runners/ours_aunce.js';
+import { FUSED_ATTENTION, oursAttentionRunner, UNFUSED_ATTENTION, type AttentionBenchVariant } from './runners/ours_attention.js';
+import { oursEncoderRunner } from './runners/ours_encoder.js';
 import { tfjsWasmRunner } from './runners/tfjs_wasm.js';
 import { tfjsWebgpuRunner } from './runners/tfjs_webgpu.js';
 import { torchRunner } from './runners/torch.js';
@@ -20,12 +23,21 @@ import { annotateRoofline, RATIO_LEGEND, resultTables, rooflineLine } from './ta
 import { DEFAULT_TIMING, type TimingOptions } from './timing.js';
 import { IMPLS, isUnavailable, type Impl, type Row, type RunnerContext, type RunnerFactory, type Unavailable } from './types.js';
 
-/** Runners in the order they run; 'naive' rows come from the ours runner (a variant with impl 'naive'). */
-export const RUNNERS: Partial<Record<Impl, RunnerFactory>> = {
-  'tfjs-webgpu': tfjsWebgpuRunner,
-  'tfjs-wasm': tfjsWasmRunner,
-  onnxruntime: onnxruntimeRunner,
-  torch: torchRunner,
+/** A runner and the ops it measures: it gets only those cases, and the others are logged as skipped. */
+export interface RunnerEntry {
+  ops: readonly Op[];
+  factory: RunnerFactory;
+}
+
+/**
+ * The reference runners in the order they run, after this project's (whose 'naive' rows are
+ * variants of the ours runners: the naive matmul kernel, the unfused AUNCE graph).
+ */
+export const RUNNERS: Partial<Record<Impl, RunnerEntry>> = {
+  'tfjs-webgpu': { ops: ['matmul', 'attention'], factory: tfjsWebgpuRunner },
+  'tfjs-wasm': { ops: ['matmul'], factory: tfjsWasmRunner },
+  onnxruntime: { ops: ['matmul'], factory: onnxruntimeRunner },
+  torch: { ops: ['matmul', 'aunce'], factory: torchRunner },
 };
 
 const GPU_IMPLS: readonly Impl[] = ['ours', 'naive', 'tfjs-webgpu'];
@@ -38,8 +50,12 @@ export interface BenchOptions {
   impls?: readonly Impl[];
   quick?: boolean;
   timing?: Partial<TimingOptions>;
-  /** our variants (default: matmul() itself plus every registered kernel variant) */
+  /** our matmul variants (default: matmul() itself plus every registered kernel variant) */
   variants?: readonly OursVariant[];
+  /** our AUNCE variants (default: the fused op, its other kernel variants, the unfused graph) */
+  aunceVariants?: readonly AunceBenchVariant[];
+  /** our windowed-attention variants (default: the fused op, the unfused composition) */
+  attentionVariants?: readonly AttentionBenchVariant[];
   /** skip the roofline probes */
   noRoofline?: boolean;
   /** write the rows here as a JSON array */
@@ -130,14 +146,27 @@ export async function runBench(opts: BenchOptions = {}, io: BenchIo = {}): Promi
     };
     await probe('before the runners');
     const ctx: RunnerContext = { device, gpu, timing, log };
-    const factories: [Impl, RunnerFactory][] = [];
+    const entries: [Impl, RunnerEntry][] = [];
     if (impls.includes('ours') || impls.includes('naive')) {
       const variants = (opts.variants ?? oursVariants()).filter((v: OursVariant) => impls.includes(v.impl ?? 'ours'));
-      factories.push(['ours', oursRunner(variants)]);
+      entries.push(['ours', { ops: ['matmul'], factory: oursRunner(variants) }]);
+      const aunce = (opts.aunceVariants ?? aunceBenchVariants(device)).filter((v) => impls.includes(v.impl));
+      entries.push(['ours', { ops: ['aunce'], factory: oursAunceRunner(aunce) }]);
+      const attention = (opts.attentionVariants ?? [FUSED_ATTENTION, UNFUSED_ATTENTION]).filter((v) => impls.includes(v.impl));
+      entries.push(['ours', { ops: ['attention'], factory: oursAttentionRunner(attention) }]);
+      if (impls.includes('ours')) entries.push(['ours', { ops: ['encoder'], factory: oursEncoderRunner() }]);
+      else if (cases.some((c) => c.op === 'encoder')) log("bench: the encoder cases run under impl 'ours' only");
     }
-    for (const impl of Object.keys(RUNNERS) as Impl[]) if (impls.includes(impl)) factories.push([impl, RUNNERS[impl]!]);
-    for (const [impl, factory] of factories) {
-      log(`bench: ${impl}: ${cases.length} case(s)`);
+    for (const impl of Object.keys(RUNNERS) as Impl[]) if (impls.includes(impl)) entries.push([impl, RUNNERS[impl]!]);
+    for (const [impl, { ops, factory }] of entries) {
+      const mine = cases.filter((c) => ops.includes(c.op));
+      const others = [...new Set(cases.filter((c) => !ops.includes(c.op)).map((c) => c.op))];
+      if (others.length && impl !== 'ours') {
+        log(`bench: ${impl}: skips ${cases.length - mine.length} ${others.join(' and ')} case(s): this runner measures ${ops.join(' and ')} only`);
+        if (mine.length === 0) unavailable.push({ impl, unavailable: `it measures ${ops.join(' and ')} cases only` });
+      }
+      if (mine.length === 0) continue;
+      log(`bench: ${impl}: ${mine.length} case(s)`);
       const runner = await factory(ctx);
       if (isUnavailable(runner)) {
         unavailable.push(runner);
@@ -145,7 +174,7 @@ export async function runBench(opts: BenchOptions = {}, io: BenchIo = {}): Promi
         continue;
       }
       try {
-        await runner.runAll(cases, (row) => {
+        await runner.runAll(mine, (row) => {
           rows.push(row);
           log(`  ${row.impl}/${row.variant}  ${row.case}: ${row.medianMs.toFixed(3)} ms, ${row.gflops.toFixed(1)} GFLOP/s (${row.clock}, ${row.repeats} reps)`);
         });

@@ -66,6 +66,47 @@ function ourRows(rows: readonly Row[]): Row[] {
   return rows.filter((r) => r.impl === 'ours').sort((a, b) => a.medianMs - b.medianMs);
 }
 
+/**
+ * The lines under an AUNCE table: how much faster the fused op (as aunceLoss() runs it) is than the
+ * unfused graph, and the bytes each leaves allocated between forward and backward.
+ */
+export function aunceSummary(rows: readonly Row[]): string[] {
+  const fused = rows.find((r) => r.impl === 'ours' && r.variant === 'fused');
+  const unfused = rows.find((r) => r.impl === 'naive' && r.variant === 'unfused');
+  if (!fused || !unfused) return [];
+  const kept = (r: Row) => (r.keptBytes === undefined ? '-' : formatBytes(r.keptBytes));
+  const less = fused.keptBytes && unfused.keptBytes !== undefined ? ` (${formatRatio(unfused.keptBytes / fused.keptBytes)} less)` : '';
+  return [
+    `fused vs unfused: ${formatRatio(unfused.medianMs / fused.medianMs)} faster (median ${formatNumber(unfused.medianMs)} ms / ${formatNumber(fused.medianMs)} ms, ${fused.clock} clock)`,
+    `kept between forward and backward: fused ${kept(fused)}, unfused ${kept(unfused)}${less}`,
+  ];
+}
+
+/** The issue's targets for the fused windowed attention, forward + backward. */
+export const ATTENTION_TARGETS = { unfused: 2, 'tfjs-webgpu': 20 } as const;
+
+/**
+ * The lines under an attention table: how much faster the fused op is than our unfused composition
+ * and than TF.js WebGPU composing the same computation, each against the issue's target.
+ */
+export function attentionSummary(rows: readonly Row[]): string[] {
+  const fused = rows.find((r) => r.impl === 'ours' && r.variant === 'fused');
+  if (!fused) return [];
+  const lines: string[] = [];
+  const versus = (label: string, other: Row | undefined, target: number) => {
+    if (!other) return;
+    const ratio = other.medianMs / fused.medianMs;
+    const verdict = ratio >= target ? 'met' : 'not met';
+    lines.push(
+      `fused vs ${label}: ${formatRatio(ratio)} faster (median ${formatNumber(other.medianMs)} ms / ${formatNumber(fused.medianMs)} ms, ` +
+        `${other.clock} / ${fused.clock} clock; target >= ${target}x: ${verdict})`,
+    );
+  };
+  versus('unfused', rows.find((r) => r.impl === 'naive' && r.variant === 'unfused'), ATTENTION_TARGETS.unfused);
+  versus('tfjs-webgpu', rows.find((r) => r.impl === 'tfjs-webgpu'), ATTENTION_TARGETS['tfjs-webgpu']);
+  return lines;
+}
+
 /** One case: a title line, then a row per implementation and variant, fastest first. */
 export function caseTable(c: BenchCase, rows: readonly Row[], roofline: Roofline | null): string {
   const limit = roofline ? rooflineLimit(roofline, c.flops, c.bytes) : null;
@@ -75,24 +116,36 @@ export function caseTable(c: BenchCase, rows: readonly Row[], roofline: Roofline
     (limit !== null ? `, roofline ${formatNumber(limit)} GFLOP/s (${bound})` : '');
   if (rows.length === 0) return `${title}\n  (no rows)`;
   const ours = ourRows(rows);
-  const headers = ['impl', 'variant', 'clock', 'median ms', 'GFLOP/s', 'GB/s', '% roof', ...ours.map((o) => `vs ours/${o.variant}`)];
-  const align: Align[] = ['left', 'left', 'left', 'right', 'right', 'right', 'right', ...ours.map((): Align => 'right')];
+  const withKept = rows.some((r) => r.keptBytes !== undefined);
+  const withImages = rows.some((r) => r.imagesPerS !== undefined);
+  const headers = [
+    'impl',
+    'variant',
+    'clock',
+    'median ms',
+    ...(withImages ? ['images/s', 'peak memory'] : []),
+    'GFLOP/s',
+    'GB/s',
+    '% roof',
+    ...(withKept ? ['kept fwd->bwd'] : []),
+    ...ours.map((o) => `vs ours/${o.variant}`),
+  ];
+  const align: Align[] = ['left', 'left', 'left', 'right', ...(withImages ? (['right', 'right'] as Align[]) : []), 'right', 'right', 'right', ...(withKept ? ['right' as Align] : []), ...ours.map((): Align => 'right')];
   const sorted = [...rows].sort((a, b) => a.medianMs - b.medianMs);
   const cells = sorted.map((r) => [
     r.impl,
     r.variant,
     r.clock,
     formatNumber(r.medianMs),
+    ...(withImages ? [r.imagesPerS === undefined ? '-' : formatNumber(r.imagesPerS), r.peakBytes === undefined ? '-' : formatBytes(r.peakBytes)] : []),
     formatNumber(r.gflops),
     formatNumber(r.gbps),
     r.roofPct === null ? '-' : `${formatNumber(r.roofPct)}%`,
+    ...(withKept ? [r.keptBytes === undefined ? '-' : formatBytes(r.keptBytes)] : []),
     ...ours.map((o) => formatRatio(r.medianMs / o.medianMs)),
   ]);
-  const body = formatTable(headers, cells, align)
-    .split('\n')
-    .map((l) => `  ${l}`)
-    .join('\n');
-  return `${title}\n${body}`;
+  const lines = [...formatTable(headers, cells, align).split('\n'), ...(c.op === 'aunce' ? aunceSummary(rows) : []), ...(c.op === 'attention' ? attentionSummary(rows) : [])];
+  return `${title}\n${lines.map((l) => `  ${l}`).join('\n')}`;
 }
 
 /** Every case that has rows, in case-list order. */
@@ -104,4 +157,8 @@ export function resultTables(cases: readonly BenchCase[], rows: readonly Row[], 
 
 export const RATIO_LEGEND =
   "'vs ours/V': this row's median time / ours (variant V); above 1 ours is faster. " +
-  "'% roof': GFLOP/s over min(FMA peak, FLOP/byte x bandwidth) of the WebGPU device (for CPU runners, the same limit as lavapipe sees on this CPU).";
+  "'% roof': GFLOP/s over min(FMA peak, FLOP/byte x bandwidth) of the WebGPU device (for CPU runners, the same limit as lavapipe sees on this CPU). " +
+  "aunce cases time the loss forward + backward; 'kept fwd->bwd': device bytes the forward leaves allocated for the backward. " +
+  "attention cases time forward + backward (dQ, dK, dV, dBias). encoder cases: 'images/s' is the batch over the median time; " +
+  "'peak memory' the most device bytes in use during one step, weights included. Clock 'gpu' on our aunce, attention and encoder rows: one timestamp span " +
+  'from the first dispatch to the end of the last; on tfjs-webgpu rows: the sum of its programs\' timestamp durations.';

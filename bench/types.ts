@@ -1,7 +1,7 @@
 /** What the runners share: the row format, the runner interface and the context a run gets. */
 import type { Device } from '../src/runtime/device.js';
 import type { Clock } from '../src/runtime/timer.js';
-import { shapeKey, type BenchCase } from './cases.js';
+import { shapeKey, type BenchCase, type CaseOf, type Op } from './cases.js';
 import { median, type TimingOptions } from './timing.js';
 
 export const IMPLS = ['ours', 'naive', 'tfjs-webgpu', 'tfjs-wasm', 'onnxruntime', 'torch'] as const;
@@ -11,7 +11,7 @@ export interface Row {
   op: string;
   /** the case name from bench/cases.ts */
   case: string;
-  /** 'MxKxN' or 'BxMxKxN' (plus ' NT' / ' TN' for transposed operands) */
+  /** 'MxKxN' or 'BxMxKxN' (plus ' NT' / ' TN' for transposed operands); aunce: '2BxKxD'; attention: 'BwxHxTxD'; encoder: 'Bx3xHxW' */
   shape: string;
   impl: Impl;
   variant: string;
@@ -25,6 +25,16 @@ export interface Row {
   device: string;
   /** percent of the roofline limit of this case on the device under test (null without one) */
   roofPct: number | null;
+  /**
+   * aunce rows of this project: device bytes the forward leaves allocated for the backward (the
+   * buffer pool's in-use bytes after the forward minus before it: saved tensors, the graph's
+   * intermediates and constants, the outputs)
+   */
+  keptBytes?: number;
+  /** encoder rows: images per second (batch / median time) */
+  imagesPerS?: number;
+  /** encoder rows: most device bytes in use during one step (buffer pool peak, weights included) */
+  peakBytes?: number;
 }
 
 export interface RunnerContext {
@@ -77,17 +87,25 @@ export function makeRow(c: BenchCase, impl: Impl, variant: string, samples: read
   };
 }
 
-/** runAll for runners that measure one case at a time. */
-export async function eachCase(
+/**
+ * runAll for runners that measure one case at a time, of one op: cases of other ops are skipped
+ * with a line in the log (the harness hands a runner only the ops it declares; this guards direct use).
+ */
+export async function eachCase<O extends Op>(
   impl: Impl,
+  op: O,
   cases: readonly BenchCase[],
   ctx: RunnerContext,
-  measure: (c: BenchCase) => Promise<Row[]>,
+  measure: (c: CaseOf<O>) => Promise<Row[]>,
   emit: (row: Row) => void,
 ): Promise<void> {
   for (const c of cases) {
+    if (c.op !== op) {
+      ctx.log(`${impl}: ${c.name}: skipped (this runner measures ${op} cases only)`);
+      continue;
+    }
     try {
-      for (const row of await measure(c)) emit(row);
+      for (const row of await measure(c as CaseOf<O>)) emit(row);
     } catch (err) {
       ctx.log(`${impl}: ${c.name}: failed: ${(err as Error).message.split('\n')[0]}`);
     }

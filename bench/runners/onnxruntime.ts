@@ -68,7 +68,7 @@ export async function onnxruntimeRunner(ctx: RunnerContext): Promise<Runner | Un
   return {
     impl: 'onnxruntime',
     device,
-    runAll: (cases, emit) => eachCase('onnxruntime', cases, ctx, measure, emit),
+    runAll: (cases, emit) => eachCase('onnxruntime', 'matmul', cases, ctx, measure, emit),
     close: () => {},
   };
 }

@@ -106,7 +106,7 @@ export function oursRunner(variants: readonly OursVariant[] = oursVariants()) {
     return {
       impl: 'ours',
       device: device.name,
-      runAll: (cases, emit) => eachCase('ours', cases, ctx, measure, emit),
+      runAll: (cases, emit) => eachCase('ours', 'matmul', cases, ctx, measure, emit),
       close: () => timer.destroy(),
     };
   };

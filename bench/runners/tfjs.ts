@@ -19,6 +19,13 @@ export interface Tf {
   version_core: string;
   tensor(values: Float32Array, shape: number[], dtype: 'float32'): TfTensor;
   matMul(a: TfTensor, b: TfTensor, transposeA: boolean, transposeB: boolean): TfTensor;
+  add(a: TfTensor, b: TfTensor): TfTensor;
+  sub(a: TfTensor, b: TfTensor): TfTensor;
+  mul(a: TfTensor, b: TfTensor | number): TfTensor;
+  sum(x: TfTensor, axis?: number, keepDims?: boolean): TfTensor;
+  softmax(x: TfTensor, dim?: number): TfTensor;
+  reshape(x: TfTensor, shape: number[]): TfTensor;
+  tidy<T extends TfTensor | TfTensor[]>(f: () => T): T;
   setBackend(name: string): Promise<boolean>;
   ready(): Promise<void>;
   getBackend(): string;

@@ -50,7 +50,7 @@ export async function tfjsWasmRunner(ctx: RunnerContext): Promise<Runner | Unava
   return {
     impl: 'tfjs-wasm',
     device,
-    runAll: (cases, emit) => eachCase('tfjs-wasm', cases, ctx, measure, emit),
+    runAll: (cases, emit) => eachCase('tfjs-wasm', 'matmul', cases, ctx, measure, emit),
     close: () => tf.removeBackend('wasm'),
   };
 }

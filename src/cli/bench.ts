@@ -1,7 +1,10 @@
 /**
  * `aunce bench`: the kernel benchmark harness (bench/harness.ts) over the shared case list
  * (bench/cases.ts), comparing this project's kernels with TF.js WebGPU and WASM, onnxruntime-node
- * and PyTorch in the same run. `--export-cases` writes the case list the Python runner reads.
+ * and PyTorch in the same run; `--op aunce` times the AUNCE loss forward + backward (fused,
+ * unfused, PyTorch); `--op attention` the fused windowed attention forward + backward (fused,
+ * unfused, TF.js WebGPU); `--op encoder` the encoder's images/s and peak memory (ours only).
+ * `--export-cases` writes the case list the Python runner reads.
  */
 import { writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -36,7 +39,7 @@ interface BenchCliOptions {
 export function benchCommand(): Command {
   return new Command('bench')
     .description('benchmark the kernels against TF.js (WebGPU, WASM), onnxruntime-node and PyTorch on one case list')
-    .option('--op <name>', 'only the cases of this op (matmul)')
+    .option('--op <name>', 'only the cases of this op (matmul | aunce | attention | encoder)')
     .option('--case <substring>', 'only cases whose name contains this (case-insensitive)')
     .option('--impl <list>', `comma list of runners (${IMPLS.join(', ')})`, DEFAULT_IMPLS.join(','))
     .option('--repeats <n>', 'most timed repetitions per case, after warm-up', positiveInt, DEFAULT_TIMING.repeats)

@@ -4,12 +4,12 @@
  * `--clear` forgets it. AUNCE_MATMUL_VARIANT=<name> overrides any stored choice.
  */
 import { Command } from 'commander';
-import { CASES, problemOf } from '../../bench/cases.js';
+import { casesOf, problemOf } from '../../bench/cases.js';
 import { tuneMatmul } from '../ops/matmul.js';
 import { matmulVariants, shapeClass, storedMatmulChoice } from '../ops/matmul_variants.js';
 import { openDevice } from '../runtime/node_gpu.js';
 
-const problems = () => CASES.map(problemOf);
+const problems = () => casesOf('matmul').map(problemOf);
 
 export function tuneCommand(): Command {
   return new Command('tune')

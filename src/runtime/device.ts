@@ -5,6 +5,7 @@
  * object in Node) for its whole life and releases it on destroy().
  */
 import { BufferPool, USAGE } from './buffer_pool.js';
+import { Profiler, type KernelTime } from './profiler.js';
 import { DeviceLostError, GpuError, KernelBindingError, NoAdapterError } from './errors.js';
 import { KernelRegistry, type Kernel, type KernelSource } from './kernels.js';
 import { checkNames, UniformArena, writeUniform, type UniformValue } from './uniforms.js';
@@ -94,6 +95,11 @@ export class Device {
   private encoder: GPUCommandEncoder | null = null;
   private pass: GPUComputePassEncoder | null = null;
   private passTimestamps: GPUComputePassTimestampWrites | undefined;
+  /** per-dispatch timing while attached (profile()) */
+  private profiler: Profiler | null = null;
+  private profileMode: 'dispatch' | 'pass' = 'dispatch';
+  /** inside timedSpan: what the passes after the first write (the end timestamp only) */
+  private spanRest: GPUComputePassTimestampWrites | undefined;
   private batchKernels: string[] = [];
   private readonly arena: UniformArena;
   private readonly waiter = new WaitEstimator();
@@ -229,7 +235,10 @@ export class Device {
   private currentPass(): GPUComputePassEncoder {
     if (!this.encoder) this.encoder = this.gpuDevice.createCommandEncoder({ label: 'aunce batch' });
     if (!this.pass) {
-      this.pass = this.encoder.beginComputePass(this.passTimestamps ? { timestampWrites: this.passTimestamps } : {});
+      // pass-level profiling: every pass of ordinary batching gets its own timestamps
+      const stamps = this.passTimestamps ?? (this.profiler && this.profileMode === 'pass' && !this.spanRest ? this.profiler.slot('pass') : undefined);
+      this.pass = this.encoder.beginComputePass(stamps ? { timestampWrites: stamps } : {});
+      if (this.spanRest) this.passTimestamps = this.spanRest;
     }
     return this.pass;
   }
@@ -254,6 +263,12 @@ export class Device {
     checkNames(kernel.name, 'uniforms', kernel.uniformNames, Object.keys(args.uniforms ?? {}));
     if (wg[0] === 0 || wg[1] === 0 || wg[2] === 0) return;
 
+    // profiling: a pass of its own with timestamps (not inside a GpuTimer region or span)
+    const profiled = this.profiler && this.profileMode === 'dispatch' && !this.passTimestamps && !this.spanRest ? this.profiler.slot(kernel.key) : undefined;
+    if (profiled) {
+      this.endPass();
+      this.passTimestamps = profiled;
+    }
     const pass = this.currentPass();
     pass.setPipeline(kernel.pipeline);
     let group = -1;
@@ -287,9 +302,39 @@ export class Device {
     }
     finish();
     pass.dispatchWorkgroups(wg[0]!, wg[1]!, wg[2]!);
+    if (profiled) {
+      this.endPass();
+      this.passTimestamps = undefined;
+    }
     this.counters.dispatches++;
     this.batchKernels.push(kernel.key);
     if (this.logDispatch) console.error(`[dispatch] ${kernel.key} ${wg.join('x')}`);
+  }
+
+  /**
+   * Times the work recorded while `fn` runs and returns the GPU time per label. Needs
+   * `timestamp-query`. 'dispatch' (default): every dispatch runs in its own pass with timestamps,
+   * labelled by kernel (per-pass overhead included, so the sum exceeds the batched run's GPU time);
+   * 'pass': the passes of ordinary batching are timed as they are, all labelled 'pass' (the GPU's
+   * busy time without the profiling overhead).
+   */
+  async profile(fn: () => void | Promise<void>, capacity = 4096, mode: 'dispatch' | 'pass' = 'dispatch'): Promise<KernelTime[]> {
+    if (this.profiler) throw new Error('profile: already profiling');
+    this.endPass();
+    const p = new Profiler(this, capacity);
+    this.profiler = p;
+    this.profileMode = mode;
+    try {
+      await fn();
+    } finally {
+      this.endPass();
+      this.profiler = null;
+    }
+    try {
+      return await p.collect();
+    } finally {
+      p.destroy();
+    }
   }
 
   /**
@@ -349,6 +394,29 @@ export class Device {
     } finally {
       this.endPass();
       this.passTimestamps = outer;
+    }
+  }
+
+  /**
+   * Runs `record` as one timed span that may cover several passes and submits (a forward and
+   * backward graph; bench/span_timer.ts): the first pass it opens writes the beginning timestamp
+   * and every pass writes the end one, so the last pass's end stays. No pass is opened before the
+   * first dispatch, so uploads ahead of it neither split the span nor fall inside it.
+   */
+  timedSpan<T>(querySet: GPUQuerySet, beginIndex: number, endIndex: number, record: () => T): T {
+    this.endPass();
+    const outer = { first: this.passTimestamps, rest: this.spanRest };
+    const first = { querySet, beginningOfPassWriteIndex: beginIndex, endOfPassWriteIndex: endIndex };
+    this.passTimestamps = first;
+    this.spanRest = { querySet, endOfPassWriteIndex: endIndex };
+    try {
+      const r = record();
+      if (this.passTimestamps === first) this.currentPass(); // nothing dispatched: an empty pass writes both
+      return r;
+    } finally {
+      this.endPass();
+      this.passTimestamps = outer.first;
+      this.spanRest = outer.rest;
     }
   }
 

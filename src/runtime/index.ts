@@ -5,3 +5,4 @@ export * from './device.js';
 export * from './uniforms.js';
 export * from './timer.js';
 export * from './wait.js';
+export * from './profiler.js';

@@ -1,9 +1,9 @@
 import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
-import { CASES, casesJson, LINEAR_BATCH, matmulCase, operandShapes, QUICK_MAX_FLOPS, selectCases, shapeKey } from '../../bench/cases.js';
+import { CASES, casesJson, casesOf, LINEAR_BATCH, matmulCase, operandShapes, QUICK_MAX_FLOPS, selectCases, shapeKey } from '../../bench/cases.js';
 
 const byName = (name: string) => {
-  const c = CASES.find((x) => x.name === name);
+  const c = casesOf('matmul').find((x) => x.name === name);
   expect(c, `case '${name}'`).to.not.equal(undefined);
   return c!;
 };
@@ -60,14 +60,16 @@ describe('bench cases', () => {
 
   it('cases list: every name is unique and every count follows the formulas', () => {
     expect(new Set(CASES.map((c) => c.name)).size).to.equal(CASES.length);
-    for (const c of CASES) {
+    for (const c of casesOf('matmul')) {
       expect(c.flops, c.name).to.equal(2 * c.batch * c.m * c.k * c.n);
       expect(c.bytes, c.name).to.equal(4 * c.batch * (c.m * c.k + c.k * c.n + c.m * c.n));
     }
   });
 
   it('cases select: --op, --case (case-insensitive) and --quick filter the list', () => {
-    expect(selectCases({ op: 'matmul' })).to.have.length(CASES.length);
+    expect(selectCases({ op: 'matmul' })).to.have.length(casesOf('matmul').length);
+    const ops = ['matmul', 'aunce', 'attention', 'encoder'];
+    expect(ops.reduce((n, op) => n + selectCases({ op }).length, 0)).to.equal(CASES.length);
     expect(selectCases({ op: 'softmax' })).to.have.length(0);
     expect(selectCases({ name: 'SQUARE' }).map((c) => c.name)).to.deep.equal(['square 256', 'square 512', 'square 1024', 'square 2048']);
     const quick = selectCases({ quick: true });

@@ -1,0 +1,172 @@
+/**
+ * Windowed multi-head self-attention (Swin W-MSA / SW-MSA) as one fused tape node
+ * (kernels/window_attention.wgsl):
+ *
+ *   S = q kᵀ · scale + bias[h] + mask[b mod nW],  P = softmax(S) over the last axis,  out = P v
+ *
+ * q, k, v and out are [Bw, heads, T, dh] with Bw = batch · nW windows (window b uses mask row
+ * b mod nW, as the released Swin code's `view(B_ // nW, nW, ...)` does). T ≤ 64 and dh ≤ 64.
+ * The forward pass saves P ([Bw, heads, T, T]) when a gradient is wanted; the backward runs one
+ * kernel over query rows (dS = P ⊙ (dP − rowsum(dP ⊙ P)) and dq) and one over key rows (dk, dv);
+ * the bias gradient is dS summed over windows by the fixed-order sum of reduce.ts (no atomics:
+ * the same inputs give bit-identical gradients). The mask is a constant: it gets no gradient.
+ *
+ * The kernels share loaded rows among the 8 lanes of a subgroup by subgroupBroadcast (the fast
+ * pattern on lavapipe, WEBGPU_ON_CPU.md), so they need subgroups of exactly 8 lanes; elsewhere
+ * windowAttention throws and attentionUnfused (src/nn/attention_unfused.ts) computes the same.
+ * Swin helpers (relative-position index, bias gather, shift mask): src/ops/window_attention_swin.ts.
+ */
+import type { Device } from '../runtime/device.js';
+import { shapeStr } from '../tensor/shape.js';
+import { needsGrad, record } from '../tensor/tape.js';
+import { Tensor } from '../tensor/tensor.js';
+import { sum } from './reduce.js';
+import { checkInputs, grid1d, kernel } from './support.js';
+
+const FILE = 'window_attention.wgsl';
+/** invocations per workgroup: 8 subgroups of 8 lanes, each owning 8 rows of one (window, head) */
+const WG = 64;
+const LANES = 8;
+/** storage buffers bound by the forward and backward_rows entry points */
+const STORAGE_BUFFERS = 9;
+/** limits of the kernels: a lane keeps a row of T scores and of dh values in private memory */
+export const WINDOW_ATTENTION_MAX_T = 64;
+export const WINDOW_ATTENTION_MAX_DH = 64;
+
+export interface WindowAttentionOptions {
+  /** multiplies q kᵀ (Swin: head_dim ** -0.5) */
+  scale: number;
+  /** [heads, T, T] added to every window's scores (the gathered relative-position bias); differentiable */
+  bias?: Tensor;
+  /** [nW, T, T] added to window b's scores at row b mod nW (the shift mask, 0 / -100); constant */
+  mask?: Tensor;
+  /** read rows as vec4 (default: when dh % 4 == 0; false forces the scalar loads, for tests and benchmarks) */
+  vec4?: boolean;
+}
+
+/** Why the fused kernels cannot run on a device, or null when they can. */
+export function windowAttentionUnsupported(device: Device): string | null {
+  const min = device.adapter.subgroupMinSize;
+  const max = device.adapter.subgroupMaxSize;
+  if (!device.has('subgroups') || min === null) return 'the fused window attention kernels need the subgroups feature';
+  if (min !== LANES || max !== LANES) return `the fused window attention kernels need subgroups of exactly ${LANES} lanes (this adapter: ${min}-${max})`;
+  const buffers = device.limits.maxStorageBuffersPerShaderStage ?? 8;
+  if (buffers < STORAGE_BUFFERS) return `the fused window attention kernels bind ${STORAGE_BUFFERS} storage buffers; this device allows ${buffers}`;
+  return null;
+}
+
+interface Dims {
+  bw: number;
+  heads: number;
+  t: number;
+  dh: number;
+  nw: number;
+}
+
+/** Checks every shape and option before anything is dispatched; returns the dimensions. */
+function checkShapes(q: Tensor, k: Tensor, v: Tensor, opts: WindowAttentionOptions): Dims {
+  const op = 'windowAttention';
+  const all = `q ${shapeStr(q.shape)}, k ${shapeStr(k.shape)}, v ${shapeStr(v.shape)}`;
+  if (q.rank !== 4) throw new RangeError(`${op}: q must be [Bw, heads, T, dh], got ${all}`);
+  if (!q.shape.every((d, i) => d === k.shape[i] && d === v.shape[i]) || k.rank !== 4 || v.rank !== 4) {
+    throw new RangeError(`${op}: q, k and v must have the same shape [Bw, heads, T, dh], got ${all}`);
+  }
+  const [bw, heads, t, dh] = q.shape as [number, number, number, number];
+  if (t < 1 || t > WINDOW_ATTENTION_MAX_T) throw new RangeError(`${op}: T must be in 1..${WINDOW_ATTENTION_MAX_T}, got ${all}`);
+  if (dh < 1 || dh > WINDOW_ATTENTION_MAX_DH) throw new RangeError(`${op}: dh must be in 1..${WINDOW_ATTENTION_MAX_DH}, got ${all}`);
+  if (heads < 1) throw new RangeError(`${op}: heads must be >= 1, got ${all}`);
+  if (!Number.isFinite(opts.scale)) throw new RangeError(`${op}: scale must be finite, got ${opts.scale}`);
+  const b = opts.bias;
+  if (b && (b.rank !== 3 || b.shape[0] !== heads || b.shape[1] !== t || b.shape[2] !== t)) {
+    throw new RangeError(`${op}: bias must be [heads, T, T] = [${heads}, ${t}, ${t}], got ${shapeStr(b.shape)} (${all})`);
+  }
+  const m = opts.mask;
+  let nw = 1;
+  if (m) {
+    if (m.rank !== 3 || m.shape[1] !== t || m.shape[2] !== t || m.shape[0]! < 1) {
+      throw new RangeError(`${op}: mask must be [nW, T, T] with T = ${t}, got ${shapeStr(m.shape)} (${all})`);
+    }
+    nw = m.shape[0]!;
+    if (bw % nw !== 0) throw new RangeError(`${op}: Bw = ${bw} windows is not a multiple of the mask's nW = ${nw} (mask ${shapeStr(m.shape)}, ${all})`);
+  }
+  return { bw, heads, t, dh, nw };
+}
+
+/** Attention over windows; see the file comment. Returns [Bw, heads, T, dh]. */
+export function windowAttention(q: Tensor, k: Tensor, v: Tensor, opts: WindowAttentionOptions): Tensor {
+  const op = 'windowAttention';
+  const extra = [opts.bias, opts.mask].filter((x): x is Tensor => x !== undefined);
+  const device = checkInputs(op, [q, k, v, ...extra]);
+  const d = checkShapes(q, k, v, opts);
+  const why = windowAttentionUnsupported(device);
+  if (why) throw new Error(`${op}: ${why} (${device.name}); use attentionUnfused`);
+  const bias = opts.bias;
+  const mask = opts.mask;
+  const inputs = bias ? [q, k, v, bias] : [q, k, v];
+  const blocks = Math.ceil(d.t / LANES);
+  const tasks = d.bw * d.heads * blocks;
+  const params = { tasks, blocks, heads: d.heads, t: d.t, dh: d.dh, nw: d.nw, scale: opts.scale };
+  const nc = Math.ceil(d.dh / 32);
+  const vec4 = opts.vec4 ?? d.dh % 4 === 0;
+  if (vec4 && d.dh % 4 !== 0) throw new RangeError(`windowAttention: vec4 needs dh % 4 == 0, got dh = ${d.dh}`);
+  const train = needsGrad(inputs);
+  const out = Tensor.empty(device, q.shape);
+  const probs = train ? Tensor.empty(device, [d.bw, d.heads, d.t, d.t]) : null;
+  const groups = grid1d(device, tasks, WG / LANES);
+  if (tasks > 0) {
+    device.dispatch(kernel(device, FILE, 'forward', { WG, NC: nc, HAS_BIAS: !!bias, HAS_MASK: !!mask, SAVE_P: train, VEC4: vec4 }), {
+      buffers: {
+        q: q.buffer,
+        k: k.buffer,
+        v: v.buffer,
+        bias: bias?.buffer ?? device.dummyBuffer(),
+        mask: mask?.buffer ?? device.dummyBuffer(),
+        o: out.buffer,
+        probs: probs?.buffer ?? device.dummyBuffer(true),
+        k4: k.buffer,
+        v4: v.buffer,
+      },
+      uniforms: { p: params },
+      workgroups: groups,
+    });
+  }
+  return record(op, inputs, out, (dy) => {
+    const dq = Tensor.empty(device, q.shape);
+    const dk = Tensor.empty(device, q.shape);
+    const dv = Tensor.empty(device, q.shape);
+    const ds = Tensor.empty(device, [d.bw, d.heads, d.t, d.t]);
+    if (tasks > 0) {
+      const over = { WG, NC: nc, VEC4: vec4 };
+      device.dispatch(kernel(device, FILE, 'backward_rows', over), {
+        buffers: { rk: k.buffer, rv: v.buffer, ro: out.buffer, rdo: dy.buffer, rp: probs!.buffer, dscore: ds.buffer, dq: dq.buffer, rk4: k.buffer, rv4: v.buffer },
+        uniforms: { bp: params },
+        workgroups: groups,
+      });
+      device.dispatch(kernel(device, FILE, 'backward_cols', over), {
+        buffers: { cq: q.buffer, cdo: dy.buffer, cprobs: probs!.buffer, cds: ds.buffer, dk: dk.buffer, dv: dv.buffer, cq4: q.buffer, cdo4: dy.buffer },
+        uniforms: { cp: params },
+        workgroups: groups,
+      });
+    }
+    let dbias: Tensor | null = null;
+    if (bias?.requiresGrad) {
+      const flat = ds.view([d.bw, d.heads * d.t * d.t]);
+      const summed = sum(flat, 0);
+      dbias = summed.view(bias.shape);
+      summed.dispose();
+      flat.dispose();
+    }
+    ds.dispose();
+    const keepIf = (g: Tensor, t: Tensor) => (t.requiresGrad ? g : (g.dispose(), null));
+    return [keepIf(dq, q), keepIf(dk, k), keepIf(dv, v), ...(bias ? [dbias] : [])];
+  });
+}
+
+declare module '../tensor/tensor.js' {
+  interface Tensor {
+    /** Fused windowed attention with this tensor as q (see windowAttention()). */
+    windowAttention(k: Tensor, v: Tensor, opts: WindowAttentionOptions): Tensor;
+  }
+}
+
+Tensor.prototype.windowAttention = function (k: Tensor, v: Tensor, opts: WindowAttentionOptions) { return windowAttention(this, k, v, opts); };

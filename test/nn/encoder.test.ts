@@ -1,0 +1,67 @@
+import { expect } from 'chai';
+import { readFileSync } from 'node:fs';
+import { noGrad, Tensor } from '../../src/index.js';
+import { parseSafetensors, stateDictToSafetensors, tensorsToDevice, type HostTensor } from '../../src/io/safetensors.js';
+import { AunceEncoder, parseEncoderArch } from '../../src/nn/encoder.js';
+import { assertClose, sharedDevice } from '../helpers.js';
+
+// test/data/encoder/small16_*: an encoder built and randomly initialised by
+// scripts/torch_export/export_encoder.py (Swin V1, embed 16, depths [2, 2, 2], heads [1, 2, 4],
+// 112 px, window 7; ANFL head with 12 AUs, 4 neighbours; running statistics from train-mode
+// passes, then perturbed), exported with the released key names.
+const DATA = 'test/data/encoder/small16';
+const read = (suffix: string) => parseSafetensors(readFileSync(`${DATA}_${suffix}.safetensors`), suffix).tensors;
+const get = (m: Map<string, HostTensor>, k: string) => m.get(k)!;
+const arch = () => parseEncoderArch(JSON.parse(readFileSync(`${DATA}_arch.json`, 'utf8')));
+
+// The issue's bar is 2e-4 max abs on the unit-norm features; measured 1.5e-7 (unfused attention).
+// Backbone tokens after the final LayerNorm are O(1): measured max abs error 1.3e-6.
+const FEATURES = { atol: 2e-4, rtol: 0 };
+const TOKENS = { atol: 5e-5, rtol: 1e-5 };
+
+describe('AUNCE encoder', () => {
+  it('AunceEncoder: state-dict keys and order are those PyTorch exported (backbone.*, global_linear.*, head.*)', async () => {
+    const d = await sharedDevice();
+    const enc = new AunceEncoder(d, arch(), { attention: 'unfused' });
+    expect([...enc.stateDict().keys()]).to.deep.equal([...read('state').keys()]);
+    enc.dispose();
+  });
+
+  it('AunceEncoder eval: PyTorch-initialised encoder gives the same tokens and features (max abs 2e-4) [2, 3, 112, 112]', async function () {
+    this.timeout(60000);
+    const d = await sharedDevice();
+    const enc = new AunceEncoder(d, arch(), { attention: 'unfused' });
+    const state = tensorsToDevice(d, read('state'));
+    const r = enc.loadStateDict(state);
+    expect(r.derived.length, 'relative_position_index and attn_mask buffers found').to.equal(8);
+    expect(await enc.verifyDerived(state)).to.deep.equal([]);
+    enc.eval();
+    const x = get(read('input'), 'input');
+    const exp = read('expected');
+    const xt = Tensor.from(d, x.data, x.shape);
+    const tokens = noGrad(() => enc.backbone!.forward(xt));
+    assertClose(await tokens.toArray(), get(exp, 'tokens').data, TOKENS, 'backbone tokens');
+    const y = noGrad(() => enc.forwardTokens(tokens));
+    expect([...y.shape]).to.deep.equal([2, 12, 64]);
+    assertClose(await y.toArray(), get(exp, 'features').data, FEATURES, 'features');
+    for (const t of [xt, tokens, y, ...state.values()]) t.dispose();
+    enc.dispose();
+  });
+
+  it('AunceEncoder: our own checkpoint (stateDict -> safetensors) loads back and gives identical features', async function () {
+    this.timeout(60000);
+    const d = await sharedDevice();
+    const a = new AunceEncoder(d, parseEncoderArch({ head: { type: 'anfl', numAUs: 6, neighbors: 3, channels: 16 } }), { seed: 4 });
+    const bytes = await stateDictToSafetensors(a.stateDict());
+    const b = new AunceEncoder(d, parseEncoderArch({ head: { type: 'anfl', numAUs: 6, neighbors: 3, channels: 16 } }), { seed: 99 });
+    b.loadStateDict(tensorsToDevice(d, parseSafetensors(bytes).tensors));
+    a.eval();
+    b.eval();
+    const x = Tensor.from(d, Float32Array.from({ length: 3 * 10 * 16 }, (_, i) => Math.sin(i)), [3, 10, 16]);
+    const ya = await noGrad(() => a.forward(x)).toArray();
+    const yb = await noGrad(() => b.forward(x)).toArray();
+    expect([...yb]).to.deep.equal([...ya]);
+    a.dispose();
+    b.dispose();
+  });
+});
