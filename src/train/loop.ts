@@ -86,12 +86,13 @@ export async function trainLoop(spec: LoopSpec): Promise<LoopResult> {
   let lastLoss = NaN;
   let done = start;
   let ips = 0;
+  let order: { epoch: number; ids: number[] } | null = null;
   try {
     for (let s = start; s < cfg.steps; s++) {
       const epoch = Math.floor(s / perEpoch);
-      const order = permutation(spec.frames, stepSeed(spec.seed, `${spec.phase}-epoch`, epoch));
+      if (!order || order.epoch !== epoch) order = { epoch, ids: permutation(spec.frames, stepSeed(spec.seed, `${spec.phase}-epoch`, epoch)) };
       const at = (s % perEpoch) * cfg.batchSize;
-      const ids = order.slice(at, at + cfg.batchSize);
+      const ids = order.ids.slice(at, at + cfg.batchSize);
       opt.lr = learningRate(cfg.schedule, epoch + 1, s);
       const loss = tidy(() => {
         const l = keep(spec.step(ids, s));
