@@ -5,3 +5,4 @@ export * from './aunce_options.js';
 export * from './aunce_unfused.js';
 export * from './sampler.js';
 export * from './explain.js';
+export * from './aunce_auto.js';

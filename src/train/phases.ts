@@ -9,9 +9,9 @@
  * the best test F1 is reported. Every report says which protocol produced it.
  */
 import { twoViews, augment, drawViews, recipePlan, RECIPES } from '../data/augment.js';
-import { aunceLoss } from '../ops/aunce.js';
 import { concat } from '../ops/concat.js';
 import { auSoftmaxLoss } from '../ops/wce.js';
+import { aunceLossAuto } from '../losses/aunce_auto.js';
 import { PositiveSampler, type SamplerState } from '../losses/sampler.js';
 import type { AunceEncoder } from '../nn/encoder.js';
 import { AdamW } from '../optim/adamw.js';
@@ -65,7 +65,7 @@ export function pretrainStep(ctx: RunContext, encoder: AunceEncoder, train: Spli
     const images = uploadImages(device, train, ids);
     const v = twoViews(images, recipe, new Rng(stepSeed(cfg.seed, 'augment', s))).views;
     const z = encoder.forward(v, { views });
-    const r = aunceLoss(z, labelRows(train, ids), {
+    const r = aunceLossAuto(z, labelRows(train, ids), {
       mode: p.loss.mode,
       positive: sampler().nextPerAU(K),
       tau: p.loss.tau,
