@@ -5,7 +5,7 @@
  * describing what was written, with every view's parameters.
  */
 import { readFile, stat, writeFile } from 'node:fs/promises';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command } from 'commander';
 import { PNG } from 'pngjs';
 import { augment, drawViews, RECIPES, recipePlan, type ViewParams } from '../data/augment.js';
 import { NativeReader } from '../data/native.js';
@@ -14,6 +14,7 @@ import type { Device } from '../runtime/device.js';
 import { openDevice } from '../runtime/node_gpu.js';
 import { Tensor } from '../tensor/tensor.js';
 import { Rng } from '../util/rng.js';
+import { intArg } from './args.js';
 
 export interface PreviewOptions {
   input: string;
@@ -116,13 +117,6 @@ export async function runPreview(o: PreviewOptions): Promise<PreviewResult> {
   return { out: o.out, recipe: recipe.name, seed: o.seed, images: B, views: o.views, inputSize: [H, W], viewSize: S, grid: [gw, gh], params };
 }
 
-function whole(name: string, min: number) {
-  return (v: string): number => {
-    const x = Number(v);
-    if (!Number.isInteger(x) || x < min) throw new InvalidArgumentError(`${name} must be a whole number >= ${min}, got '${v}'`);
-    return x;
-  };
-}
 
 export function augmentPreviewCommand(): Command {
   return new Command('augment-preview')
@@ -130,9 +124,9 @@ export function augmentPreviewCommand(): Command {
     .requiredOption('--input <path>', 'a native dataset folder or a PNG image')
     .requiredOption('--out <file>', 'the PNG to write')
     .option('--recipe <name>', `augmentation recipe (${Object.keys(RECIPES).join(', ')})`, 'released')
-    .option('--views <N>', 'views per image', whole('--views', 1), 4)
-    .option('--images <M>', 'images from a native dataset (first M frames)', whole('--images', 1), 4)
-    .option('--seed <n>', 'seed of the random parameters', whole('--seed', 0), 0)
+    .option('--views <N>', 'views per image', intArg('--views', 1), 4)
+    .option('--images <M>', 'images from a native dataset (first M frames)', intArg('--images', 1), 4)
+    .option('--seed <n>', 'seed of the random parameters', intArg('--seed', 0), 0)
     .action(async (o: PreviewOptions) => {
       const r = await runPreview(o);
       process.stdout.write(`${JSON.stringify({ ...r, params: undefined })}\n`);

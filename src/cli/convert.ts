@@ -6,15 +6,9 @@
  */
 import { Argument, Command, InvalidArgumentError, Option } from 'commander';
 import { convertDataset } from '../../data-tools/convert.js';
+import { intArg } from './args.js';
 import { DATASETS, DatasetError, type DatasetName, type Split } from '../data/datasets/index.js';
 
-function intArg(name: string, min: number) {
-  return (s: string): number => {
-    const v = Number(s);
-    if (!Number.isInteger(v) || v < min) throw new InvalidArgumentError(`${name} must be a whole number >= ${min}, got '${s}'`);
-    return v;
-  };
-}
 
 interface CliOptions {
   root: string;

@@ -8,12 +8,13 @@
  * rules drop (Aff-Wild2's -1 rows) are reported on stderr, and with --skip-bad also in the JSON.
  */
 import { writeFileSync } from 'node:fs';
-import { Argument, Command, InvalidArgumentError, Option } from 'commander';
+import { Argument, Command, Option } from 'commander';
 import { NativeReader } from '../data/native.js';
 import {
   DATASETS, DatasetError, droppedCounts, foldSubjects, labelStats, readDataset, selectFrames,
   type DatasetName, type LabelStats, type Split,
 } from '../data/datasets/index.js';
+import { intArg } from './args.js';
 
 export type LabelSource = DatasetName | 'native';
 export const LABEL_SOURCES: readonly LabelSource[] = [...DATASETS, 'native'];
@@ -71,13 +72,6 @@ export function formatLabels(title: string, s: LabelStats): string {
 const countsLine = (what: string, c: Record<string, number>) =>
   `${what} ${Object.entries(c).map(([r, n]) => `${n} (${r})`).join(', ')}`;
 
-function intArg(name: string, min: number) {
-  return (s: string): number => {
-    const v = Number(s);
-    if (!Number.isInteger(v) || v < min) throw new InvalidArgumentError(`${name} must be a whole number >= ${min}, got '${s}'`);
-    return v;
-  };
-}
 
 interface CliOptions {
   root: string;

@@ -8,7 +8,7 @@
  * the table goes to stderr, so `aunce loss ... --explain > out.json` still writes valid JSON.
  */
 import { writeFileSync } from 'node:fs';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command } from 'commander';
 import { explainAnchor, formatExplanation, type Explanation } from '../losses/explain.js';
 import { aunceLossUnfused } from '../losses/aunce_unfused.js';
 import { aunceLoss } from '../ops/aunce.js';
@@ -19,6 +19,7 @@ import { NoAdapterError } from '../runtime/errors.js';
 import { openDevice } from '../runtime/node_gpu.js';
 import { Tensor } from '../tensor/tensor.js';
 import { LossInputError, readLossInput, type LossInput } from './loss_input.js';
+import { intArg } from './args.js';
 
 export interface LossOutput {
   loss: number;
@@ -157,11 +158,6 @@ export function formatJson(v: unknown, indent = ''): string {
   return `{\n${entries.map(([key, x]) => `${inner}${JSON.stringify(key)}: ${formatJson(x, inner)}`).join(',\n')}\n${indent}}`;
 }
 
-const intArg = (name: string) => (s: string) => {
-  const v = Number(s);
-  if (!Number.isInteger(v) || v < 0) throw new InvalidArgumentError(`${name} must be a whole number >= 0, got '${s}'`);
-  return v;
-};
 
 interface CliOptions {
   input: string;
@@ -198,11 +194,11 @@ export function lossCommand(): Command {
     .option('-o, --out <file>', 'write the JSON result to this file instead of stdout')
     .option('--explain', 'print, on stderr, a table of one anchor\'s positive, negatives, Boltzmann weights and gradient shares')
     .option('--explain-only', 'print only the table, on stdout (no JSON unless --out)')
-    .option('--anchor <a>', 'anchor to explain, 0..2B-1 (view 1 is 0..B-1; default 0)', intArg('--anchor'))
-    .option('--view <v>', 'alternative to --anchor: the view (1 or 2) ...', intArg('--view'))
-    .option('--image <i>', '... and the image (0..B-1) of the anchor', intArg('--image'))
-    .option('--au <k>', 'AU to explain (0..K-1)', intArg('--au'), 0)
-    .option('--top <n>', 'show only the n hardest negatives in the table', intArg('--top'))
+    .option('--anchor <a>', 'anchor to explain, 0..2B-1 (view 1 is 0..B-1; default 0)', intArg('--anchor', 0))
+    .option('--view <v>', 'alternative to --anchor: the view (1 or 2) ...', intArg('--view', 0))
+    .option('--image <i>', '... and the image (0..B-1) of the anchor', intArg('--image', 0))
+    .option('--au <k>', 'AU to explain (0..K-1)', intArg('--au', 0), 0)
+    .option('--top <n>', 'show only the n hardest negatives in the table', intArg('--top', 0))
     .option('--reference', 'compute with the float64 CPU reference instead of the GPU kernels (a cross-check)')
     .addHelpText(
       'after',
