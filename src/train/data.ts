@@ -37,14 +37,13 @@ export function packRgbImage(rgb: Uint8Array): Int32Array {
 export async function loadSplit(reader: NativeReader, opts: { fold?: number; split?: 'train' | 'test'; subjects?: ReadonlySet<number> } = {}): Promise<SplitData> {
   const meta = reader.manifest.meta;
   const K = meta.aus.length;
-  let idx = reader.indices(opts.fold === undefined ? {} : { fold: opts.fold, split: opts.split });
+  const idx = reader.indices(opts.fold === undefined ? {} : { fold: opts.fold, split: opts.split });
   const frames = [];
   for (const i of idx) {
     const f = await reader.get(i);
     if (opts.subjects && !opts.subjects.has(f.subject)) continue;
     frames.push(f);
   }
-  idx = [];
   const n = frames.length;
   const labels = new Uint8Array(n * K);
   const mask = new Uint8Array(n * K);
