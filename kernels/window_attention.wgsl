@@ -3,18 +3,22 @@
 // (mask row b % nw), h = bh % heads. Needs subgroups of exactly 8 lanes, consecutive in
 // local_invocation_index (the TS side refuses other devices).
 //
-// Work split: one 8-lane subgroup owns 8 consecutive rows (query rows for forward and
-// backward_rows, key rows for backward_cols) of one (window, head); lane l owns row base + l,
-// clamped to T - 1 past the end (computed, not stored, so that subgroup operations stay in
-// uniform control flow). Each lane keeps its own row of 32 * NC values in private memory
-// (`mine`) and its accumulators (`acc`). The rows it meets in the inner loop (k_j, v_j, q_i, dO_i)
-// are loaded once per subgroup: lane l loads columns 4l..4l+3 of each 32-column chunk and the
-// others receive them by subgroupBroadcast from a constant lane. Loads are the bottleneck on
-// lavapipe; this shares each loaded value among 8 lanes. NC = ceil(dh / 32) (an override, so
-// that the chunk loops unroll); columns past dh read as 0.
+// Work split: one 8-lane subgroup owns 8 * ROWS consecutive rows (query rows for forward and
+// backward_rows, key rows for backward_cols) of one (window, head); lane l owns rows base + l
+// (A) and, with ROWS = 2, base + 8 + l (B), clamped to T - 1 past the end (computed, not stored,
+// so that subgroup operations stay in uniform control flow). Per-row scalars are vec2 (x: row A,
+// y: row B). Each lane keeps its rows of 32 * NC values in private memory (`mine`, `mine2`) and
+// its accumulators (`acc`, `acc2`). The rows it meets in the inner loop (k_j, v_j, q_i, dO_i) are
+// loaded once per subgroup: lane l loads columns 4l..4l+3 of each 32-column chunk and the others
+// receive them by subgroupBroadcast from a constant lane. Loads are the bottleneck on lavapipe;
+// this shares each loaded value among 8 lanes, and with ROWS = 2 each broadcast value feeds two
+// rows. NC = ceil(dh / 32) (an override, so that the chunk loops unroll); columns past dh read as 0.
 //
-//   forward        S_i = q_i K^T * scale + bias[h] + mask[b % nw]; P_i = softmax(S_i) (row maximum
-//                  subtracted); o_i = P_i V. With SAVE_P, P goes to `probs` for the backward.
+//   forward        S_i = q_i K^T * scale + bias[h] + mask[b % nw]; o_i = softmax(S_i) V in one pass
+//                  over the keys (running maximum m_i and sum, the accumulator rescaled as m_i
+//                  grows). With SAVE_P, S and lse_i = m_i + log(sum_j exp(S_ij - m_i)) go to
+//                  `saved` ([Bw, heads, T, T] scores, then [Bw, heads, T] lse) for the backward,
+//                  which recomputes P_ij = exp(S_ij - lse_i).
 //   backward_rows  dP_ij = dO_i . v_j, dS_ij = P_ij (dP_ij - dO_i . o_i) (stored to `dscore`),
 //                  dq_i = scale * sum_j dS_ij k_j
 //   backward_cols  dk_j = scale * sum_i dS_ij q_i, dv_j = sum_i P_ij dO_i
@@ -24,6 +28,8 @@ enable subgroups;
 
 override WG: u32 = 64u;
 override NC: u32 = 1u;
+/** rows per lane: 1 or 2 */
+override ROWS: u32 = 1u;
 override HAS_BIAS: bool = false;
 override HAS_MASK: bool = false;
 override SAVE_P: bool = true;
@@ -31,14 +37,9 @@ override SAVE_P: bool = true;
 // vec4 through the `*4` bindings (the same buffers as their scalar twins): one load instead of 4
 override VEC4: bool = false;
 
-/** largest T: a lane keeps its row of scores in private memory */
-const MAX_T: u32 = 64u;
-/** 32-column chunks of a row at most (dh <= 64) */
-const MAX_NC: u32 = 2u;
-
 struct Params {
   tasks: u32, // bh count * row blocks
-  blocks: u32, // row blocks per (window, head): ceil(t / 8)
+  blocks: u32, // row blocks per (window, head): ceil(t / (8 * ROWS))
   heads: u32,
   t: u32,
   dh: u32,
@@ -46,9 +47,81 @@ struct Params {
   scale: f32,
 }
 
+/** Where the row log-sum-exps start in the saved buffer: after the [Bw, heads, T, T] scores. */
+fn lseAt(x: Params) -> u32 {
+  return (x.tasks / x.blocks) * x.t * x.t;
+}
+
+/** The rows (A, B) of lane `lane` in the block starting at row0, clamped to t - 1. */
+fn rowsOf(row0: u32, lane: u32, t: u32) -> vec2<u32> {
+  return min(vec2<u32>(row0 + lane, row0 + 8u + lane), vec2<u32>(t - 1u));
+}
+
 var<private> mine: array<vec4<f32>, 16>;
 var<private> acc: array<vec4<f32>, 16>;
-var<private> sc: array<f32, MAX_T>;
+var<private> mine2: array<vec4<f32>, 16>;
+var<private> acc2: array<vec4<f32>, 16>;
+
+/** (mine[e], mine2[e]) . b */
+fn dot2(e: u32, b: vec4<f32>) -> vec2<f32> {
+  if (ROWS == 2u) {
+    return vec2<f32>(dot(mine[e], b), dot(mine2[e], b));
+  }
+  return vec2<f32>(dot(mine[e], b), 0.0);
+}
+
+/** (mine, mine2)[chunk] . (the chunk whose 8 parts lanes 0..7 hold in `part`) */
+fn bdot(c: u32, part: vec4<f32>) -> vec2<f32> {
+  let b = c * 8u;
+  return dot2(b, subgroupBroadcast(part, 0u)) + dot2(b + 1u, subgroupBroadcast(part, 1u))
+    + dot2(b + 2u, subgroupBroadcast(part, 2u)) + dot2(b + 3u, subgroupBroadcast(part, 3u))
+    + dot2(b + 4u, subgroupBroadcast(part, 4u)) + dot2(b + 5u, subgroupBroadcast(part, 5u))
+    + dot2(b + 6u, subgroupBroadcast(part, 6u)) + dot2(b + 7u, subgroupBroadcast(part, 7u));
+}
+
+/** acc[e] += s.x * b, acc2[e] += s.y * b (to_mine: mine, mine2) */
+fn axpy2(to_mine: bool, e: u32, s: vec2<f32>, b: vec4<f32>) {
+  if (to_mine) {
+    mine[e] += s.x * b;
+    if (ROWS == 2u) {
+      mine2[e] += s.y * b;
+    }
+  } else {
+    acc[e] += s.x * b;
+    if (ROWS == 2u) {
+      acc2[e] += s.y * b;
+    }
+  }
+}
+
+/** (acc, acc2)[chunk] (to_mine: mine, mine2) += (s.x, s.y) * (the chunk whose 8 parts lanes 0..7 hold in `part`) */
+fn baxpy(to_mine: bool, c: u32, s: vec2<f32>, part: vec4<f32>) {
+  let b = c * 8u;
+  axpy2(to_mine, b, s, subgroupBroadcast(part, 0u));
+  axpy2(to_mine, b + 1u, s, subgroupBroadcast(part, 1u));
+  axpy2(to_mine, b + 2u, s, subgroupBroadcast(part, 2u));
+  axpy2(to_mine, b + 3u, s, subgroupBroadcast(part, 3u));
+  axpy2(to_mine, b + 4u, s, subgroupBroadcast(part, 4u));
+  axpy2(to_mine, b + 5u, s, subgroupBroadcast(part, 5u));
+  axpy2(to_mine, b + 6u, s, subgroupBroadcast(part, 6u));
+  axpy2(to_mine, b + 7u, s, subgroupBroadcast(part, 7u));
+}
+
+/**
+ * Entry e (columns 4e..4e+3) of the row held in acc (0), mine (1), acc2 (2) or mine2 (3), times s.
+ * Called with constant arguments only (the loops over NC and 8 unroll), so that the private
+ * arrays are never indexed at run time and stay in registers: one run-time index (an earlier
+ * version stored the output column by column) put the whole array in scratch memory, several
+ * times slower here.
+ */
+fn held(which: u32, e: u32, s: f32) -> vec4<f32> {
+  switch which {
+    case 0u: { return acc[e] * s; }
+    case 1u: { return mine[e] * s; }
+    case 2u: { return acc2[e] * s; }
+    default: { return mine2[e] * s; }
+  }
+}
 
 // ---- forward ----------------------------------------------------------------------------------
 
@@ -59,7 +132,7 @@ var<private> sc: array<f32, MAX_T>;
 @group(0) @binding(4) var<storage, read> bias: array<f32>;
 @group(0) @binding(5) var<storage, read> mask: array<f32>;
 @group(0) @binding(6) var<storage, read_write> o: array<f32>;
-@group(0) @binding(7) var<storage, read_write> probs: array<f32>;
+@group(0) @binding(7) var<storage, read_write> saved: array<f32>;
 @group(0) @binding(8) var<storage, read> k4: array<vec4<f32>>;
 @group(0) @binding(9) var<storage, read> v4: array<vec4<f32>>;
 
@@ -97,39 +170,19 @@ fn fv(base: u32, col: u32) -> vec4<f32> {
     select(0.0, v[min(base + col + 3u, last)], col + 3u < p.dh));
 }
 
-/** mine[chunk] . (the chunk whose 8 parts lanes 0..7 hold in `part`) */
-fn bdot(c: u32, part: vec4<f32>) -> f32 {
-  let b = c * 8u;
-  return dot(mine[b], subgroupBroadcast(part, 0u)) + dot(mine[b + 1u], subgroupBroadcast(part, 1u))
-    + dot(mine[b + 2u], subgroupBroadcast(part, 2u)) + dot(mine[b + 3u], subgroupBroadcast(part, 3u))
-    + dot(mine[b + 4u], subgroupBroadcast(part, 4u)) + dot(mine[b + 5u], subgroupBroadcast(part, 5u))
-    + dot(mine[b + 6u], subgroupBroadcast(part, 6u)) + dot(mine[b + 7u], subgroupBroadcast(part, 7u));
-}
-
-/** acc[chunk] += s * (the chunk whose 8 parts lanes 0..7 hold in `part`) */
-fn baxpy(c: u32, s: f32, part: vec4<f32>) {
-  let b = c * 8u;
-  acc[b] += s * subgroupBroadcast(part, 0u);
-  acc[b + 1u] += s * subgroupBroadcast(part, 1u);
-  acc[b + 2u] += s * subgroupBroadcast(part, 2u);
-  acc[b + 3u] += s * subgroupBroadcast(part, 3u);
-  acc[b + 4u] += s * subgroupBroadcast(part, 4u);
-  acc[b + 5u] += s * subgroupBroadcast(part, 5u);
-  acc[b + 6u] += s * subgroupBroadcast(part, 6u);
-  acc[b + 7u] += s * subgroupBroadcast(part, 7u);
-}
-
-/**
- * Entry e (columns 4e..4e+3) of the row held in `acc` (or `mine` when from_mine), times s. Called
- * with constant e only (the loops over NC and 8 unroll), so that the private arrays are never
- * indexed at run time and stay in registers: one run-time index (an earlier version stored the
- * output column by column) put the whole array in scratch memory, several times slower here.
- */
-fn held(from_mine: bool, e: u32, s: f32) -> vec4<f32> {
-  if (from_mine) {
-    return mine[e] * s;
+/** Stores row `which` (0: acc, 2: acc2) times s to `out` at `row` (the live columns only). */
+fn storeO(which: u32, row: u32, s: f32) {
+  for (var c = 0u; c < NC; c++) {
+    for (var e = 0u; e < 8u; e++) {
+      let w = held(which, c * 8u + e, s);
+      let col = c * 32u + e * 4u;
+      for (var x = 0u; x < 4u; x++) {
+        if (col + x < p.dh) {
+          o[row + col + x] = w[x];
+        }
+      }
+    }
   }
-  return acc[e] * s;
 }
 
 @compute @workgroup_size(WG)
@@ -137,65 +190,86 @@ fn forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: 
   let want = (wid.x + wid.y * nwg.x) * (WG / 8u) + li / 8u;
   let task = min(want, p.tasks - 1u);
   let bh = task / p.blocks;
-  let row0 = (task % p.blocks) * 8u;
-  let i = min(row0 + lane, p.t - 1u);
+  let row0 = (task % p.blocks) * 8u * ROWS;
+  let i = rowsOf(row0, lane, p.t);
   let mat = bh * p.t * p.dh;
   let my_row = mat + i * p.dh;
   for (var c = 0u; c < NC; c++) {
     for (var e = 0u; e < 8u; e++) {
-      mine[c * 8u + e] = fq(my_row, c * 32u + e * 4u);
+      mine[c * 8u + e] = fq(my_row.x, c * 32u + e * 4u);
       acc[c * 8u + e] = vec4<f32>(0.0);
+      if (ROWS == 2u) {
+        mine2[c * 8u + e] = fq(my_row.y, c * 32u + e * 4u);
+        acc2[c * 8u + e] = vec4<f32>(0.0);
+      }
     }
   }
   let bias_row = ((bh % p.heads) * p.t + i) * p.t;
   let mask_row = (((bh / p.heads) % p.nw) * p.t + i) * p.t;
-  var m = 0.0;
+  let srow = (bh * p.t + i) * p.t;
+  let live = vec2<bool>(want < p.tasks && row0 + lane < p.t, want < p.tasks && row0 + 8u + lane < p.t);
+  // one pass over the keys: m is the running maximum, total the running sum of exp(s - m), and
+  // acc the running sum of exp(s - m) v_j, rescaled by exp(m_old - m) as m grows
+  var m = vec2<f32>(0.0);
+  var total = vec2<f32>(0.0);
   for (var j = 0u; j < p.t; j++) {
-    var s = 0.0;
+    var s = vec2<f32>(0.0);
     for (var c = 0u; c < NC; c++) {
       s += bdot(c, fk(mat + j * p.dh, c * 32u + lane * 4u));
     }
     s *= p.scale;
     if (HAS_BIAS) {
-      s += bias[bias_row + j];
+      s.x += bias[bias_row.x + j];
+      if (ROWS == 2u) {
+        s.y += bias[bias_row.y + j];
+      }
     }
     if (HAS_MASK) {
-      s += mask[mask_row + j];
+      s.x += mask[mask_row.x + j];
+      if (ROWS == 2u) {
+        s.y += mask[mask_row.y + j];
+      }
     }
-    sc[j] = s;
-    m = select(max(m, s), s, j == 0u);
-  }
-  var total = 0.0;
-  for (var j = 0u; j < p.t; j++) {
-    let e = exp(sc[j] - m);
-    sc[j] = e;
-    total += e;
-  }
-  let inv = 1.0 / total;
-  let live = want < p.tasks && row0 + lane < p.t;
-  let prow = (bh * p.t + i) * p.t;
-  for (var j = 0u; j < p.t; j++) {
-    let pj = sc[j] * inv;
-    if (SAVE_P && live) {
-      probs[prow + j] = pj;
+    if (SAVE_P) {
+      if (live.x) {
+        saved[srow.x + j] = s.x;
+      }
+      if (ROWS == 2u && live.y) {
+        saved[srow.y + j] = s.y;
+      }
     }
+    let first = j == 0u;
+    let mn = select(max(m, s), s, first);
+    let corr = select(exp(m - mn), vec2<f32>(0.0), first);
+    total *= corr;
+    m = mn;
     for (var c = 0u; c < NC; c++) {
-      baxpy(c, pj, fv(mat + j * p.dh, c * 32u + lane * 4u));
-    }
-  }
-  if (!live) {
-    return;
-  }
-  for (var c = 0u; c < NC; c++) {
-    for (var e = 0u; e < 8u; e++) {
-      let w = held(false, c * 8u + e, 1.0);
-      let col = c * 32u + e * 4u;
-      for (var x = 0u; x < 4u; x++) {
-        if (col + x < p.dh) {
-          o[my_row + col + x] = w[x];
+      for (var x = 0u; x < 8u; x++) {
+        acc[c * 8u + x] *= corr.x;
+        if (ROWS == 2u) {
+          acc2[c * 8u + x] *= corr.y;
         }
       }
     }
+    let e = exp(s - m);
+    total += e;
+    for (var c = 0u; c < NC; c++) {
+      baxpy(false, c, e, fv(mat + j * p.dh, c * 32u + lane * 4u));
+    }
+  }
+  let inv = 1.0 / total;
+  let lse = m + log(total);
+  if (live.x) {
+    if (SAVE_P) {
+      saved[lseAt(p) + bh * p.t + i.x] = lse.x;
+    }
+    storeO(0u, my_row.x, inv.x);
+  }
+  if (ROWS == 2u && live.y) {
+    if (SAVE_P) {
+      saved[lseAt(p) + bh * p.t + i.y] = lse.y;
+    }
+    storeO(2u, my_row.y, inv.y);
   }
 }
 
@@ -206,7 +280,7 @@ fn forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: 
 @group(0) @binding(2) var<storage, read> rv: array<f32>;
 @group(0) @binding(3) var<storage, read> ro: array<f32>;
 @group(0) @binding(4) var<storage, read> rdo: array<f32>;
-@group(0) @binding(5) var<storage, read> rp: array<f32>;
+@group(0) @binding(5) var<storage, read> rs: array<f32>;
 @group(0) @binding(6) var<storage, read_write> dscore: array<f32>;
 @group(0) @binding(7) var<storage, read_write> dq: array<f32>;
 @group(0) @binding(8) var<storage, read> rk4: array<vec4<f32>>;
@@ -238,52 +312,74 @@ fn rload(which: u32, base: u32, col: u32) -> vec4<f32> {
     select(0.0, rget(which, min(base + col + 3u, last)), col + 3u < bp.dh));
 }
 
+/** Stores row `which` (0: acc, 2: acc2) times the scale to dq at `row` (the live columns only). */
+fn storeDq(which: u32, row: u32) {
+  for (var c = 0u; c < NC; c++) {
+    for (var e = 0u; e < 8u; e++) {
+      let w = held(which, c * 8u + e, bp.scale);
+      let col = c * 32u + e * 4u;
+      for (var x = 0u; x < 4u; x++) {
+        if (col + x < bp.dh) {
+          dq[row + col + x] = w[x];
+        }
+      }
+    }
+  }
+}
+
 @compute @workgroup_size(WG)
 fn backward_rows(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) li: u32, @builtin(subgroup_invocation_id) lane: u32) {
   let want = (wid.x + wid.y * nwg.x) * (WG / 8u) + li / 8u;
   let task = min(want, bp.tasks - 1u);
   let bh = task / bp.blocks;
-  let row0 = (task % bp.blocks) * 8u;
-  let i = min(row0 + lane, bp.t - 1u);
+  let row0 = (task % bp.blocks) * 8u * ROWS;
+  let i = rowsOf(row0, lane, bp.t);
   let mat = bh * bp.t * bp.dh;
   let my_row = mat + i * bp.dh;
-  var dot_o = 0.0;
+  var dot_o = vec2<f32>(0.0);
   for (var c = 0u; c < NC; c++) {
     for (var e = 0u; e < 8u; e++) {
-      let g = rload(3u, my_row, c * 32u + e * 4u);
+      let g = rload(3u, my_row.x, c * 32u + e * 4u);
       mine[c * 8u + e] = g;
       acc[c * 8u + e] = vec4<f32>(0.0);
-      dot_o += dot(g, rload(2u, my_row, c * 32u + e * 4u));
+      dot_o.x += dot(g, rload(2u, my_row.x, c * 32u + e * 4u));
+      if (ROWS == 2u) {
+        let g2 = rload(3u, my_row.y, c * 32u + e * 4u);
+        mine2[c * 8u + e] = g2;
+        acc2[c * 8u + e] = vec4<f32>(0.0);
+        dot_o.y += dot(g2, rload(2u, my_row.y, c * 32u + e * 4u));
+      }
     }
   }
-  let live = want < bp.tasks && row0 + lane < bp.t;
   let prow = (bh * bp.t + i) * bp.t;
+  let live = vec2<bool>(want < bp.tasks && row0 + lane < bp.t, want < bp.tasks && row0 + 8u + lane < bp.t);
+  let lse_at = lseAt(bp) + bh * bp.t;
+  let row_lse = vec2<f32>(rs[lse_at + i.x], select(0.0, rs[lse_at + i.y], ROWS == 2u));
   for (var j = 0u; j < bp.t; j++) {
-    var dp = 0.0;
+    var dp = vec2<f32>(0.0);
     for (var c = 0u; c < NC; c++) {
       dp += bdot(c, rload(1u, mat + j * bp.dh, c * 32u + lane * 4u));
     }
-    let ds = rp[prow + j] * (dp - dot_o);
-    if (live) {
-      dscore[prow + j] = ds;
+    var sij = vec2<f32>(rs[prow.x + j], 0.0);
+    if (ROWS == 2u) {
+      sij.y = rs[prow.y + j];
+    }
+    let ds = exp(sij - row_lse) * (dp - dot_o);
+    if (live.x) {
+      dscore[prow.x + j] = ds.x;
+    }
+    if (ROWS == 2u && live.y) {
+      dscore[prow.y + j] = ds.y;
     }
     for (var c = 0u; c < NC; c++) {
-      baxpy(c, ds, rload(0u, mat + j * bp.dh, c * 32u + lane * 4u));
+      baxpy(false, c, ds, rload(0u, mat + j * bp.dh, c * 32u + lane * 4u));
     }
   }
-  if (!live) {
-    return;
+  if (live.x) {
+    storeDq(0u, my_row.x);
   }
-  for (var c = 0u; c < NC; c++) {
-    for (var e = 0u; e < 8u; e++) {
-      let w = held(false, c * 8u + e, bp.scale);
-      let col = c * 32u + e * 4u;
-      for (var x = 0u; x < 4u; x++) {
-        if (col + x < bp.dh) {
-          dq[my_row + col + x] = w[x];
-        }
-      }
-    }
+  if (ROWS == 2u && live.y) {
+    storeDq(2u, my_row.y);
   }
 }
 
@@ -292,7 +388,7 @@ fn backward_rows(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups)
 @group(0) @binding(0) var<uniform> cp: Params;
 @group(0) @binding(1) var<storage, read> cq: array<f32>;
 @group(0) @binding(2) var<storage, read> cdo: array<f32>;
-@group(0) @binding(3) var<storage, read> cprobs: array<f32>;
+@group(0) @binding(3) var<storage, read> cs: array<f32>;
 @group(0) @binding(4) var<storage, read> cds: array<f32>;
 @group(0) @binding(5) var<storage, read_write> dk: array<f32>;
 @group(0) @binding(6) var<storage, read_write> dv: array<f32>;
@@ -321,54 +417,63 @@ fn cload(use_q: bool, base: u32, col: u32) -> vec4<f32> {
   return out;
 }
 
+/** Stores key row `j` of dk (from acc / acc2, scaled) and dv (from mine / mine2); second: row B. */
+fn storeDkDv(second: bool, row: u32) {
+  for (var c = 0u; c < NC; c++) {
+    for (var e = 0u; e < 8u; e++) {
+      let wk = held(select(0u, 2u, second), c * 8u + e, cp.scale);
+      let wv = held(select(1u, 3u, second), c * 8u + e, 1.0);
+      let col = c * 32u + e * 4u;
+      for (var x = 0u; x < 4u; x++) {
+        if (col + x < cp.dh) {
+          dk[row + col + x] = wk[x];
+          dv[row + col + x] = wv[x];
+        }
+      }
+    }
+  }
+}
+
 @compute @workgroup_size(WG)
 fn backward_cols(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) li: u32, @builtin(subgroup_invocation_id) lane: u32) {
   let want = (wid.x + wid.y * nwg.x) * (WG / 8u) + li / 8u;
   let task = min(want, cp.tasks - 1u);
   let bh = task / cp.blocks;
-  let col0 = (task % cp.blocks) * 8u;
-  let j = min(col0 + lane, cp.t - 1u);
+  let col0 = (task % cp.blocks) * 8u * ROWS;
+  let j = rowsOf(col0, lane, cp.t);
   let mat = bh * cp.t * cp.dh;
-  // mine accumulates dv (dO rows weighted by P), acc accumulates dk (q rows weighted by dS)
+  // mine / mine2 accumulate dv (dO rows weighted by P), acc / acc2 dk (q rows weighted by dS)
   for (var c = 0u; c < NC; c++) {
     for (var e = 0u; e < 8u; e++) {
       mine[c * 8u + e] = vec4<f32>(0.0);
       acc[c * 8u + e] = vec4<f32>(0.0);
+      mine2[c * 8u + e] = vec4<f32>(0.0);
+      acc2[c * 8u + e] = vec4<f32>(0.0);
     }
   }
   let pmat = bh * cp.t * cp.t;
+  let lse_at = lseAt(cp) + bh * cp.t;
   for (var i = 0u; i < cp.t; i++) {
-    let pij = cprobs[pmat + i * cp.t + j];
-    let dsij = cds[pmat + i * cp.t + j];
+    let at = pmat + i * cp.t;
+    let lse = cs[lse_at + i];
+    var pij = vec2<f32>(exp(cs[at + j.x] - lse), 0.0);
+    var dsij = vec2<f32>(cds[at + j.x], 0.0);
+    if (ROWS == 2u) {
+      pij.y = exp(cs[at + j.y] - lse);
+      dsij.y = cds[at + j.y];
+    }
     for (var c = 0u; c < NC; c++) {
-      baxpy(c, dsij, cload(true, mat + i * cp.dh, c * 32u + lane * 4u));
-      let part = cload(false, mat + i * cp.dh, c * 32u + lane * 4u);
-      let b = c * 8u;
-      mine[b] += pij * subgroupBroadcast(part, 0u);
-      mine[b + 1u] += pij * subgroupBroadcast(part, 1u);
-      mine[b + 2u] += pij * subgroupBroadcast(part, 2u);
-      mine[b + 3u] += pij * subgroupBroadcast(part, 3u);
-      mine[b + 4u] += pij * subgroupBroadcast(part, 4u);
-      mine[b + 5u] += pij * subgroupBroadcast(part, 5u);
-      mine[b + 6u] += pij * subgroupBroadcast(part, 6u);
-      mine[b + 7u] += pij * subgroupBroadcast(part, 7u);
+      baxpy(false, c, dsij, cload(true, mat + i * cp.dh, c * 32u + lane * 4u));
+      baxpy(true, c, pij, cload(false, mat + i * cp.dh, c * 32u + lane * 4u));
     }
   }
-  if (want >= cp.tasks || col0 + lane >= cp.t) {
+  if (want >= cp.tasks) {
     return;
   }
-  let my_row = mat + j * cp.dh;
-  for (var c = 0u; c < NC; c++) {
-    for (var e = 0u; e < 8u; e++) {
-      let wk = held(false, c * 8u + e, cp.scale);
-      let wv = held(true, c * 8u + e, 1.0);
-      let col = c * 32u + e * 4u;
-      for (var x = 0u; x < 4u; x++) {
-        if (col + x < cp.dh) {
-          dk[my_row + col + x] = wk[x];
-          dv[my_row + col + x] = wv[x];
-        }
-      }
-    }
+  if (col0 + lane < cp.t) {
+    storeDkDv(false, mat + j.x * cp.dh);
+  }
+  if (ROWS == 2u && col0 + 8u + lane < cp.t) {
+    storeDkDv(true, mat + j.y * cp.dh);
   }
 }

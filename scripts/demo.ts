@@ -19,7 +19,7 @@ import { linearEvalJob, loadSplits, pretrainJob, wceJob } from '../src/train/job
 import type { Metrics } from '../src/train/metrics.js';
 import { AdamW } from '../src/optim/adamw.js';
 import { fullyLabelled } from '../src/train/data.js';
-import { makeSampler, pretrainStep } from '../src/train/phases.js';
+import { makeSampler, pixelProbe, pretrainStep } from '../src/train/phases.js';
 import { formatProfile, profileStep } from '../src/train/profile.js';
 import { tidy } from '../src/tensor/tensor.js';
 
@@ -29,6 +29,8 @@ interface Opts {
   subjects: number;
   frames: number;
   subtlety: number;
+  sequenceLength: number;
+  align: number;
   resume?: boolean;
   quick?: boolean;
 }
@@ -40,6 +42,8 @@ const program = new Command('demo')
   .option('--subjects <n>', 'synthetic subjects', (v) => parseInt(v, 10), 48)
   .option('--frames <n>', 'frames per subject', (v) => parseInt(v, 10), 30)
   .option('--subtlety <k>', 'scale of the synthetic AU effects (1 = the benchmark default)', Number, 2)
+  .option('--sequence-length <n>', 'synthetic frames per sequence (1: every frame its own pose, lighting and AU draw)', (v) => parseInt(v, 10), 1)
+  .option('--align <enlarge>', 'align the synthetic frames from their landmarks with this enlarge factor (0: as rendered)', Number, 2.2)
   .option('--resume', 'continue interrupted runs from their checkpoints')
   .option('--quick', 'a smoke test: few subjects, frames and steps');
 program.parse();
@@ -61,8 +65,8 @@ if (o.quick) {
 mkdirSync(o.out, { recursive: true });
 const data = join(o.out, 'data');
 if (!existsSync(join(data, 'manifest.json'))) {
-  console.error(`demo: rendering ${o.subjects} x ${o.frames} synthetic frames (bp4d profile, subtlety ${o.subtlety})`);
-  await writeSynth({ profile: 'bp4d', subjects: o.subjects, framesPerSubject: o.frames, seed: cfg.seed, size: 128, subtlety: o.subtlety }, data);
+  console.error(`demo: rendering ${o.subjects} x ${o.frames} synthetic frames (bp4d profile, subtlety ${o.subtlety}, sequences of ${o.sequenceLength}, aligned with enlarge ${o.align})`);
+  await writeSynth({ profile: 'bp4d', subjects: o.subjects, framesPerSubject: o.frames, seed: cfg.seed, size: 128, subtlety: o.subtlety, sequenceLength: o.sequenceLength, align: o.align }, data);
 }
 const device = await openDevice();
 try {
@@ -74,6 +78,9 @@ try {
   console.error(`demo: pre-training done, ${pre.imagesPerSec.toFixed(1)} images/s (${elapsed()})`);
   const lin = await linearEvalJob({ device, cfg, data, run: aunceRun, splits }, pre.encoder);
   console.error(`demo: linear evaluation done, epoch ${lin.epoch} chosen on ${lin.selectedOn} (${elapsed()})`);
+  // the same probe on 32x32 grey pixels: what the encoder has to beat to have learned anything
+  const pix = splits.val ? await pixelProbe({ device, cfg, run: aunceRun }, splits.fit, splits.val, splits.test) : null;
+  if (pix) console.error(`demo: pixel baseline done (${elapsed()})`);
   const wce = await wceJob({ device, cfg, data, run: join(o.out, 'wce'), resume: o.resume, splits });
   if (wce.interrupted) throw new Error('interrupted: rerun with --resume to continue');
   console.error(`demo: WCE baseline done, ${wce.imagesPerSec.toFixed(1)} images/s (${elapsed()})`);
@@ -98,8 +105,9 @@ try {
   const perAU = (m: Metrics) => Object.fromEntries(splits.aus.map((au, k) => [`AU${au}`, { f1: +pct(m.perAU[k]!.f1), acc: +pct(m.perAU[k]!.accuracy) }]));
   const summary = {
     runs: [
-      { name: 'aunce', protocol: lin.protocol, meanF1: +pct(lin.test.meanF1), meanAcc: +pct(lin.test.meanAccuracy), perAU: perAU(lin.test) },
+      { name: 'aunce', protocol: `${lin.protocol}${cfg.linear.standardize ? ', standardised features' : ''}`, meanF1: +pct(lin.test.meanF1), meanAcc: +pct(lin.test.meanAccuracy), perAU: perAU(lin.test) },
       { name: 'wce', protocol: 'final step', meanF1: +pct(wce.metrics.meanF1), meanAcc: +pct(wce.metrics.meanAccuracy), perAU: perAU(wce.metrics) },
+      ...(pix ? [{ name: 'pixels', protocol: 'strict linear probe on 32x32 grey pixels', meanF1: +pct(pix.test.meanF1), meanAcc: +pct(pix.test.meanAccuracy), perAU: perAU(pix.test) }] : []),
     ],
     trivialMeanF1: +pct(lin.test.meanTrivialF1),
     seconds: Math.round((performance.now() - t0) / 1000),
@@ -109,18 +117,19 @@ try {
   const rows = splits.aus.map((au, k) => {
     const a = lin.test.perAU[k]!;
     const w = wce.metrics.perAU[k]!;
-    return `| AU${au} | ${pct(a.f1)} | ${pct(a.accuracy)} | ${pct(w.f1)} | ${pct(w.accuracy)} | ${pct(a.trivialF1)} |`;
+    const p = pix ? pix.test.perAU[k]!.f1 : NaN;
+    return `| AU${au} | ${pct(a.f1)} | ${pct(a.accuracy)} | ${pct(w.f1)} | ${pct(w.accuracy)} | ${pct(p)} | ${pct(a.trivialF1)} |`;
   });
   console.log(
     [
       `AUNCE demo on ${device.name}: synthetic bp4d, fold ${cfg.data.fold}, ${splits.test.n} test frames, ${summary.seconds} s`,
       '',
-      '| AU | AUNCE + linear F1 | acc | WCE F1 | acc | all-positive F1 |',
-      '|---|---|---|---|---|---|',
+      '| AU | AUNCE + linear F1 | acc | WCE F1 | acc | pixels + linear F1 | all-positive F1 |',
+      '|---|---|---|---|---|---|---|',
       ...rows,
-      `| mean | ${pct(lin.test.meanF1)} | ${pct(lin.test.meanAccuracy)} | ${pct(wce.metrics.meanF1)} | ${pct(wce.metrics.meanAccuracy)} | ${pct(lin.test.meanTrivialF1)} |`,
+      `| mean | ${pct(lin.test.meanF1)} | ${pct(lin.test.meanAccuracy)} | ${pct(wce.metrics.meanF1)} | ${pct(wce.metrics.meanAccuracy)} | ${pix ? pct(pix.test.meanF1) : '-'} | ${pct(lin.test.meanTrivialF1)} |`,
       '',
-      `linear evaluation: ${lin.protocol} protocol (encoder frozen in eval mode, epoch ${lin.epoch} of ${cfg.linear.epochs} chosen on the validation subjects)`,
+      `linear evaluation: ${lin.protocol} protocol (encoder frozen in eval mode${cfg.linear.standardize ? ', features standardised with the training statistics' : ''}, epoch ${lin.epoch} of ${cfg.linear.epochs} chosen on the validation subjects); the pixel probe: the same protocol on 32x32 grey pixels`,
       `pre-training ${pre.imagesPerSec.toFixed(1)} images/s, WCE ${wce.imagesPerSec.toFixed(1)} images/s; summary in ${join(o.out, 'summary.json')}`,
       ...(profile ? ['', `A pre-training step of ${cfg.pretrain.batchSize} pairs, profiled:`, '', profile] : []),
     ].join('\n'),

@@ -17,6 +17,7 @@ interface SynthCliOptions {
   labelNoise: number;
   subtlety: number;
   sequenceLength: number;
+  align: number;
   force?: boolean;
   json?: boolean;
   progress: boolean;
@@ -40,6 +41,7 @@ export function synthCommand(): Command {
     .option('--label-noise <fraction>', 'fraction of labels flipped (clean labels are kept)', num('label-noise'), 0)
     .option('--subtlety <k>', 'scale of every AU effect (smaller = subtler)', num('subtlety'), 1)
     .option('--sequence-length <n>', 'frames per sequence', num('sequence-length'), 100)
+    .option('--align <enlarge>', 'align every frame from its landmarks with this box enlarge factor (0 = as rendered)', num('align'), 0)
     .option('--force', 'replace an existing dataset in --out')
     .option('--json', 'print the summary as JSON')
     .option('--no-progress', 'no progress bar')
@@ -56,7 +58,7 @@ export function synthCommand(): Command {
       );
       if (showBar) bar.start(total, 0, { fps: '-' });
       const t0 = performance.now();
-      const plan = planSynth({ profile, subjects: o.subjects, framesPerSubject: o.framesPerSubject, seed: o.seed, size: o.size, labelNoise: o.labelNoise, subtlety: o.subtlety, sequenceLength: o.sequenceLength });
+      const plan = planSynth({ profile, subjects: o.subjects, framesPerSubject: o.framesPerSubject, seed: o.seed, size: o.size, labelNoise: o.labelNoise, subtlety: o.subtlety, sequenceLength: o.sequenceLength, align: o.align });
       const manifest = await writeSynth(
         plan,
         o.out,

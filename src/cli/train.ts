@@ -74,7 +74,7 @@ export function evalCommand(): Command {
       const device = await openDevice();
       try {
         const r = await linearEvalJob({ device, cfg, data: o.data, run: o.run });
-        console.log(`linear evaluation (${r.protocol} protocol, epoch ${r.epoch} chosen on ${r.selectedOn}): test ${summary(r.test)}; ${join(o.run, 'eval.json')}`);
+        console.log(`linear evaluation (${r.protocol} protocol${cfg.linear.standardize && r.protocol === 'strict' ? ', standardised features' : ''}, epoch ${r.epoch} chosen on ${r.selectedOn}): test ${summary(r.test)}; ${join(o.run, 'eval.json')}`);
       } finally {
         device.destroy();
       }

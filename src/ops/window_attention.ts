@@ -6,8 +6,11 @@
  *
  * q, k, v and out are [Bw, heads, T, dh] with Bw = batch · nW windows (window b uses mask row
  * b mod nW, as the released Swin code's `view(B_ // nW, nW, ...)` does). T ≤ 64 and dh ≤ 64.
- * The forward pass saves P ([Bw, heads, T, T]) when a gradient is wanted; the backward runs one
- * kernel over query rows (dS = P ⊙ (dP − rowsum(dP ⊙ P)) and dq) and one over key rows (dk, dv);
+ * The forward pass makes one pass over the keys (online softmax: running row maximum, rescaled
+ * accumulator) and, when a gradient is wanted, saves the scores S and each row's log-sum-exp
+ * ([Bw, heads, T, T] + [Bw, heads, T] in one buffer), not P: the backward recomputes
+ * P = exp(S − lse). It runs one kernel over query rows (dS = P ⊙ (dP − rowsum(dP ⊙ P)) and dq) and
+ * one over key rows (dk, dv);
  * the bias gradient is dS summed over windows by the fixed-order sum of reduce.ts (no atomics:
  * the same inputs give bit-identical gradients). The mask is a constant: it gets no gradient.
  *
@@ -24,7 +27,7 @@ import { sum } from './reduce.js';
 import { checkInputs, grid1d, kernel } from './support.js';
 
 const FILE = 'window_attention.wgsl';
-/** invocations per workgroup: 8 subgroups of 8 lanes, each owning 8 rows of one (window, head) */
+/** invocations per workgroup: 8 subgroups of 8 lanes, each owning 8 or 16 rows of one (window, head) */
 const WG = 64;
 const LANES = 8;
 /** storage buffers bound by the forward and backward_rows entry points */
@@ -42,6 +45,20 @@ export interface WindowAttentionOptions {
   mask?: Tensor;
   /** read rows as vec4 (default: when dh % 4 == 0; false forces the scalar loads, for tests and benchmarks) */
   vec4?: boolean;
+  /** rows per lane in every kernel, 1 or 2 (default: defaultRows); for tests and benchmarks */
+  rows?: 1 | 2;
+}
+
+type Entry = 'forward' | 'backward_rows' | 'backward_cols';
+
+/**
+ * Rows per lane of each kernel (ROWS): 2 puts 16 rows on a subgroup, so that each loaded and
+ * broadcast k/v/q/dO value feeds two rows, at the price of twice the accumulators per lane. On
+ * lavapipe at T = 49, dh = 32 (one thread, same run) it made backward_cols ~1.2x faster and
+ * forward and backward_rows ~5% slower; so 2 for backward_cols only, where T > 8.
+ */
+export function defaultRows(entry: Entry, t: number): 1 | 2 {
+  return entry === 'backward_cols' && t > LANES ? 2 : 1;
 }
 
 /** Why the fused kernels cannot run on a device, or null when they can. */
@@ -103,18 +120,24 @@ export function windowAttention(q: Tensor, k: Tensor, v: Tensor, opts: WindowAtt
   const bias = opts.bias;
   const mask = opts.mask;
   const inputs = bias ? [q, k, v, bias] : [q, k, v];
-  const blocks = Math.ceil(d.t / LANES);
-  const tasks = d.bw * d.heads * blocks;
-  const params = { tasks, blocks, heads: d.heads, t: d.t, dh: d.dh, nw: d.nw, scale: opts.scale };
+  if (opts.rows !== undefined && opts.rows !== 1 && opts.rows !== 2) throw new RangeError(`${op}: rows must be 1 or 2, got ${String(opts.rows)}`);
+  /** the work split of one kernel: 8 * rows rows of one (window, head) per subgroup */
+  const split = (entry: Entry) => {
+    const rows = opts.rows ?? defaultRows(entry, d.t);
+    const blocks = Math.ceil(d.t / (LANES * rows));
+    const tasks = d.bw * d.heads * blocks;
+    const params = { tasks, blocks, heads: d.heads, t: d.t, dh: d.dh, nw: d.nw, scale: opts.scale };
+    return { rows, params, groups: grid1d(device, tasks, WG / LANES), any: tasks > 0 };
+  };
   const nc = Math.ceil(d.dh / 32);
   const vec4 = opts.vec4 ?? d.dh % 4 === 0;
   if (vec4 && d.dh % 4 !== 0) throw new RangeError(`windowAttention: vec4 needs dh % 4 == 0, got dh = ${d.dh}`);
   const train = needsGrad(inputs);
   const out = Tensor.empty(device, q.shape);
-  const probs = train ? Tensor.empty(device, [d.bw, d.heads, d.t, d.t]) : null;
-  const groups = grid1d(device, tasks, WG / LANES);
-  if (tasks > 0) {
-    device.dispatch(kernel(device, FILE, 'forward', { WG, NC: nc, HAS_BIAS: !!bias, HAS_MASK: !!mask, SAVE_P: train, VEC4: vec4 }), {
+  const saved = train ? Tensor.empty(device, [d.bw * d.heads * d.t * (d.t + 1)]) : null;
+  const fwd = split('forward');
+  if (fwd.any) {
+    device.dispatch(kernel(device, FILE, 'forward', { WG, NC: nc, ROWS: fwd.rows, HAS_BIAS: !!bias, HAS_MASK: !!mask, SAVE_P: train, VEC4: vec4 }), {
       buffers: {
         q: q.buffer,
         k: k.buffer,
@@ -122,12 +145,12 @@ export function windowAttention(q: Tensor, k: Tensor, v: Tensor, opts: WindowAtt
         bias: bias?.buffer ?? device.dummyBuffer(),
         mask: mask?.buffer ?? device.dummyBuffer(),
         o: out.buffer,
-        probs: probs?.buffer ?? device.dummyBuffer(true),
+        saved: saved?.buffer ?? device.dummyBuffer(true),
         k4: k.buffer,
         v4: v.buffer,
       },
-      uniforms: { p: params },
-      workgroups: groups,
+      uniforms: { p: fwd.params },
+      workgroups: fwd.groups,
     });
   }
   return record(op, inputs, out, (dy) => {
@@ -135,17 +158,18 @@ export function windowAttention(q: Tensor, k: Tensor, v: Tensor, opts: WindowAtt
     const dk = Tensor.empty(device, q.shape);
     const dv = Tensor.empty(device, q.shape);
     const ds = Tensor.empty(device, [d.bw, d.heads, d.t, d.t]);
-    if (tasks > 0) {
-      const over = { WG, NC: nc, VEC4: vec4 };
-      device.dispatch(kernel(device, FILE, 'backward_rows', over), {
-        buffers: { rk: k.buffer, rv: v.buffer, ro: out.buffer, rdo: dy.buffer, rp: probs!.buffer, dscore: ds.buffer, dq: dq.buffer, rk4: k.buffer, rv4: v.buffer },
-        uniforms: { bp: params },
-        workgroups: groups,
+    if (fwd.any) {
+      const r = split('backward_rows');
+      device.dispatch(kernel(device, FILE, 'backward_rows', { WG, NC: nc, ROWS: r.rows, VEC4: vec4 }), {
+        buffers: { rk: k.buffer, rv: v.buffer, ro: out.buffer, rdo: dy.buffer, rs: saved!.buffer, dscore: ds.buffer, dq: dq.buffer, rk4: k.buffer, rv4: v.buffer },
+        uniforms: { bp: r.params },
+        workgroups: r.groups,
       });
-      device.dispatch(kernel(device, FILE, 'backward_cols', over), {
-        buffers: { cq: q.buffer, cdo: dy.buffer, cprobs: probs!.buffer, cds: ds.buffer, dk: dk.buffer, dv: dv.buffer, cq4: q.buffer, cdo4: dy.buffer },
-        uniforms: { cp: params },
-        workgroups: groups,
+      const c = split('backward_cols');
+      device.dispatch(kernel(device, FILE, 'backward_cols', { WG, NC: nc, ROWS: c.rows, VEC4: vec4 }), {
+        buffers: { cq: q.buffer, cdo: dy.buffer, cs: saved!.buffer, cds: ds.buffer, dk: dk.buffer, dv: dv.buffer, cq4: q.buffer, cdo4: dy.buffer },
+        uniforms: { cp: c.params },
+        workgroups: c.groups,
       });
     }
     let dbias: Tensor | null = null;

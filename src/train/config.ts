@@ -39,7 +39,7 @@ export interface ExperimentConfig {
   arch: { backbone: Record<string, unknown>; head: { type: 'anfl'; neighbors: number } };
   data: { fold: number; recipe: 'released' | 'simclr'; views: 'separate' | 'joint'; attention: 'fused' | 'unfused' };
   pretrain: OptimConfig & { loss: LossConfig };
-  linear: { protocol: 'strict' | 'released'; epochs: number; batchSize: number; lr: number; weightDecay: number; validationFraction: number };
+  linear: { protocol: 'strict' | 'released'; epochs: number; batchSize: number; lr: number; weightDecay: number; validationFraction: number; standardize: boolean };
   wce: OptimConfig & { enabled: boolean; hidden: number };
 }
 
@@ -58,7 +58,7 @@ export function defaultConfig(): ExperimentConfig {
       ...optimDefaults(),
       loss: { mode: 'official', tau: 0.5, betaActive: 1.2, betaInactive: 0.8, auWeight: false, probabilities: null },
     },
-    linear: { protocol: 'strict', epochs: 100, batchSize: 256, lr: 1e-3, weightDecay: 1e-6, validationFraction: 0.2 },
+    linear: { protocol: 'strict', epochs: 100, batchSize: 256, lr: 1e-3, weightDecay: 1e-6, validationFraction: 0.2, standardize: false },
     wce: {
       enabled: true,
       hidden: 32,

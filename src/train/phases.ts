@@ -210,12 +210,56 @@ export interface LinearEvalResult {
  */
 export async function linearEval(ctx: RunContext, encoder: AunceEncoder, train: SplitData, val: SplitData | null, test: SplitData): Promise<LinearEvalResult> {
   const { device, cfg } = ctx;
-  const L = cfg.linear;
-  if (L.protocol === 'released') return linearEvalReleased(ctx, encoder, train, test);
+  if (cfg.linear.protocol === 'released') return linearEvalReleased(ctx, encoder, train, test);
   if (!val) throw new Error('linear evaluation (strict): needs a validation split');
+  let feats: readonly [Tensor, Tensor, Tensor] = [await features(device, encoder, train), await features(device, encoder, val), await features(device, encoder, test)];
+  if (cfg.linear.standardize) {
+    const raw = feats;
+    feats = await standardizeFeatures(device, raw);
+    for (const t of raw) t.dispose();
+  }
+  try {
+    return await probeFeatures(ctx, feats, train, val, test);
+  } finally {
+    for (const t of feats) t.dispose();
+  }
+}
+
+/**
+ * Features [n, K, C] of three splits standardised per AU and channel with the first split's mean and
+ * standard deviation (a batch norm without affine in front of the linear head, as linear probes of
+ * self-supervised encoders commonly use): the probe then sees every direction of the features at
+ * unit scale, however concentrated the L2-normalised features are around their mean.
+ */
+export async function standardizeFeatures(device: Device, feats: readonly [Tensor, Tensor, Tensor]): Promise<[Tensor, Tensor, Tensor]> {
+  const [n, K, C] = feats[0].shape as [number, number, number];
+  const KC = K * C;
+  const x = await feats[0].toFloat32();
+  const mean = new Float64Array(KC), sd = new Float64Array(KC);
+  for (let i = 0; i < n; i++) for (let j = 0; j < KC; j++) mean[j]! += x[i * KC + j]! / n;
+  for (let i = 0; i < n; i++) for (let j = 0; j < KC; j++) sd[j]! += (x[i * KC + j]! - mean[j]!) ** 2 / n;
+  for (let j = 0; j < KC; j++) sd[j] = Math.sqrt(sd[j]!) + 1e-6;
+  const out: Tensor[] = [];
+  for (const f of feats) {
+    const v = f === feats[0] ? x : await f.toFloat32();
+    const m = f.shape[0]!;
+    const z = new Float32Array(m * KC);
+    for (let i = 0; i < m; i++) for (let j = 0; j < KC; j++) z[i * KC + j] = (v[i * KC + j]! - mean[j]!) / sd[j]!;
+    out.push(Tensor.from(device, z, [m, K, C]));
+  }
+  return out as [Tensor, Tensor, Tensor];
+}
+
+/**
+ * The strict protocol on given frozen features [n, K, C] of the train, validation and test splits:
+ * per-AU Linear(C, 2) trained with the weighted au_softmax_loss, the epoch chosen on validation.
+ */
+export async function probeFeatures(ctx: RunContext, feats: readonly [Tensor, Tensor, Tensor], train: SplitData, val: SplitData, test: SplitData): Promise<LinearEvalResult> {
+  const { device, cfg } = ctx;
+  const L = cfg.linear;
   const K = train.aus.length;
-  const [ftr, fval, fte] = [await features(device, encoder, train), await features(device, encoder, val), await features(device, encoder, test)];
-  const head = new AuClassifier(device, K, encoder.channels, 0, cfg.seed + 29);
+  const [ftr, fval, fte] = feats;
+  const head = new AuClassifier(device, K, ftr.shape[2]!, 0, cfg.seed + 29);
   const opt = new AdamW(head.namedParameters(), { lr: L.lr, weightDecay: L.weightDecay, decoupled: false });
   const weights = auWeights(train);
   const probsOf = async (f: Tensor): Promise<Float32Array> => {
@@ -244,8 +288,64 @@ export async function linearEval(ctx: RunContext, encoder: AunceEncoder, train: 
       best = { protocol: 'strict', epoch: e, selectedOn: 'validation', validation: mv, test: metricsOf(test, await probsOf(fte)) };
     }
   }
-  for (const t of [ftr, fval, fte]) t.dispose();
   return best!;
+}
+
+/**
+ * Grey pixels of each frame's centre crop (the crop the encoder sees in evaluation), averaged down to
+ * side x side, scaled to [0, 1]: [n, side * side] in float64.
+ */
+export function pixelFeatures(d: SplitData, side: number): Float64Array {
+  const crop = cropSide(d.size);
+  const off = Math.floor((d.size - crop) / 2);
+  const D = side * side;
+  const out = new Float64Array(d.n * D);
+  const sum = new Float64Array(D), cnt = new Float64Array(D);
+  for (let i = 0; i < d.n; i++) {
+    sum.fill(0);
+    cnt.fill(0);
+    const px = d.pixels[i]!;
+    for (let y = 0; y < crop; y++) {
+      const cy = Math.min(side - 1, Math.floor((y * side) / crop));
+      for (let x = 0; x < crop; x++) {
+        const w = px[(off + y) * d.size + off + x]!;
+        const c = cy * side + Math.min(side - 1, Math.floor((x * side) / crop));
+        sum[c]! += (w & 255) + ((w >>> 8) & 255) + ((w >>> 16) & 255);
+        cnt[c]!++;
+      }
+    }
+    for (let c = 0; c < D; c++) out[i * D + c] = sum[c]! / (3 * 255 * cnt[c]!);
+  }
+  return out;
+}
+
+/**
+ * A baseline for scale: the strict linear probe on standardised grey pixels (side x side, every
+ * AU's head sees the same vector). What an encoder's features must beat to have learned anything
+ * beyond the pixels.
+ */
+export async function pixelProbe(ctx: RunContext, train: SplitData, val: SplitData, test: SplitData, side = 32): Promise<LinearEvalResult> {
+  const K = train.aus.length;
+  const D = side * side;
+  const [xtr, xval, xte] = [train, val, test].map((d) => pixelFeatures(d, side)) as [Float64Array, Float64Array, Float64Array];
+  const mean = new Float64Array(D), sd = new Float64Array(D);
+  for (let i = 0; i < train.n; i++) for (let c = 0; c < D; c++) mean[c]! += xtr[i * D + c]! / train.n;
+  for (let i = 0; i < train.n; i++) for (let c = 0; c < D; c++) sd[c]! += (xtr[i * D + c]! - mean[c]!) ** 2 / train.n;
+  for (let c = 0; c < D; c++) sd[c] = Math.sqrt(sd[c]!) + 1e-6;
+  const toTensor = (x: Float64Array, n: number) => {
+    const v = new Float32Array(n * K * D);
+    for (let i = 0; i < n; i++) for (let c = 0; c < D; c++) {
+      const z = (x[i * D + c]! - mean[c]!) / sd[c]!;
+      for (let k = 0; k < K; k++) v[(i * K + k) * D + c] = z;
+    }
+    return Tensor.from(ctx.device, v, [n, K, D]);
+  };
+  const feats = [toTensor(xtr, train.n), toTensor(xval, val.n), toTensor(xte, test.n)] as const;
+  try {
+    return await probeFeatures(ctx, feats, train, val, test);
+  } finally {
+    for (const t of feats) t.dispose();
+  }
 }
 
 /** The released script's protocol: encoder in train mode on augmented views, best test epoch. */

@@ -241,4 +241,33 @@ describe('synthetic AU benchmark', () => {
     expect(r.indices({ fold: 0, split: 'test' }).every((i) => r.subjectOfFrame(i) % 3 === 0)).to.equal(true);
     await r.close();
   });
+
+  it('synth align: eye line level and the eye-nose-mouth box at a fixed place, whatever the pose; labels unchanged', () => {
+    const opts = { profile: 'bp4d' as const, subjects: 3, framesPerSubject: 4, seed: 5, size: 96, sequenceLength: 1 };
+    const raw = planSynth(opts);
+    const aligned = planSynth({ ...opts, align: 2.2 });
+    expect(aligned.meta.extra).to.deep.include({ aligned: { enlarge: 2.2, procedure: 'DATASETS.md, alignment from 49 inner landmarks' } });
+    const eye = (lm: ArrayLike<number>, idx: number[]) => [0, 1].map((c) => idx.reduce((s, i) => s + lm[2 * i + c]!, 0) / idx.length);
+    const centres: number[][] = [];
+    let rawRoll = 0;
+    for (let i = 0; i < raw.labels.n; i++) {
+      const r = renderSynthFrame(raw, i), a = renderSynthFrame(aligned, i);
+      expect([...a.labels]).to.deep.equal([...r.labels]);
+      // 68-point eyes: 36-41 and 42-47
+      const [lr, la] = [r.landmarks, a.landmarks].map((lm) => [eye(lm, [36, 37, 38, 39, 40, 41]), eye(lm, [42, 43, 44, 45, 46, 47])]);
+      rawRoll = Math.max(rawRoll, Math.abs(Math.atan2(lr![1]![1]! - lr![0]![1]!, lr![1]![0]! - lr![0]![0]!)));
+      expect(Math.abs(la![1]![1]! - la![0]![1]!), `frame ${i}: aligned eye line level`).to.be.below(1e-3);
+      centres.push([(la![0]![0]! + la![1]![0]!) / 2, (la![0]![1]! + la![1]![1]!) / 2]);
+      // the warp moved the pixels with the landmarks: the images differ, and the aligned one is still a face (not border grey)
+      expect(Buffer.from(a.image).equals(Buffer.from(r.image))).to.equal(false);
+      const centre = a.image.subarray(3 * (48 * 96 + 48), 3 * (48 * 96 + 48) + 3);
+      expect([...centre].some((v) => v !== 128)).to.equal(true);
+    }
+    expect(rawRoll, 'the raw frames do roll').to.be.above(0.02);
+    // the eye midpoint sits at the same place up to the box shape (within a few pixels at 96 px)
+    const xs = centres.map((c) => c[0]!), ys = centres.map((c) => c[1]!);
+    expect(Math.max(...xs) - Math.min(...xs)).to.be.below(6);
+    expect(Math.max(...ys) - Math.min(...ys)).to.be.below(8);
+    expect(() => planSynth({ ...opts, align: 0.5 })).to.throw(/align must be 0 \(off\) or an enlarge factor/);
+  });
 });

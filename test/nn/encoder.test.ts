@@ -3,6 +3,8 @@ import { readFileSync } from 'node:fs';
 import { noGrad, Tensor } from '../../src/index.js';
 import { parseSafetensors, stateDictToSafetensors, tensorsToDevice, type HostTensor } from '../../src/io/safetensors.js';
 import { AunceEncoder, parseEncoderArch } from '../../src/nn/encoder.js';
+import { AdamW } from '../../src/optim/adamw.js';
+import { keep, tidy } from '../../src/tensor/tensor.js';
 import { assertClose, sharedDevice } from '../helpers.js';
 
 // test/data/encoder/small16_*: an encoder built and randomly initialised by
@@ -63,5 +65,47 @@ describe('AUNCE encoder', () => {
     expect([...yb]).to.deep.equal([...ya]);
     a.dispose();
     b.dispose();
+  });
+
+  // test/data/encoder/train16_*: scripts/torch_export/export_train_steps.py (Swin V1 embed 16,
+  // depths [2, 2], heads [1, 2], 56 px; ANFL 6 AUs, 3 neighbours; released initialisation) and six
+  // torch.optim.Adam steps (lr 1e-3) in train mode on mean((features - targets)^2).
+  it('AunceEncoder train: six Adam steps from the PyTorch initialisation follow PyTorch\'s losses and end at its weights [6, 3, 56, 56]', async function () {
+    this.timeout(120000);
+    const d = await sharedDevice();
+    const T = 'test/data/encoder/train16';
+    const data = parseSafetensors(readFileSync(`${T}_data.safetensors`), 'data').tensors;
+    for (const attention of ['fused', 'unfused'] as const) {
+      const enc = new AunceEncoder(d, parseEncoderArch(JSON.parse(readFileSync(`${T}_arch.json`, 'utf8'))), { attention });
+      enc.loadStateDict(tensorsToDevice(d, parseSafetensors(readFileSync(`${T}_state.safetensors`), 'state').tensors));
+      enc.train();
+      const x = Tensor.from(d, get(data, 'input').data as Float32Array, get(data, 'input').shape);
+      const t = Tensor.from(d, get(data, 'target').data as Float32Array, get(data, 'target').shape);
+      const opt = new AdamW(enc.namedParameters().filter(([k]) => k !== 'head.sc'), { lr: 1e-3, weightDecay: 0 });
+      const losses: number[] = [];
+      for (let s = 0; s < 6; s++) {
+        const l = tidy(() => {
+          const diff = enc.forward(x).sub(t);
+          const loss = diff.mul(diff).mean();
+          loss.backward();
+          opt.step();
+          opt.zeroGrad();
+          return keep(loss);
+        });
+        losses.push((await l.toFloat32())[0]!);
+        l.dispose();
+      }
+      // the loss moves by about 9e-3 over the six steps; the two agree to about 1e-7
+      assertClose(losses, [...(get(data, 'losses').data as Float32Array)], { atol: 2e-6, rtol: 1e-5 }, `${attention}: losses`);
+      const params = new Map(enc.namedParameters());
+      for (const [k, v] of data) {
+        if (!k.startsWith('final.')) continue;
+        const name = k.slice('final.'.length);
+        // Adam moves each weight by up to 6e-3; float32 rounding of the gradients stays far below that
+        assertClose(await params.get(name)!.toFloat32(), v.data as Float32Array, { atol: 2e-5, rtol: 1e-4 }, `${attention}: ${name} after six steps`);
+      }
+      for (const a of [x, t]) a.dispose();
+      enc.dispose();
+    }
   });
 });

@@ -36,6 +36,8 @@ interface Case {
   scale?: number;
   /** force the scalar loads (vec4: false) where dh % 4 == 0 */
   scalar?: boolean;
+  /** force the rows per lane of every kernel (default: defaultRows) */
+  rows?: 1 | 2;
 }
 
 /** A mask of 0 / -100 entries, as the Swin shift mask has, drawn from the seed. */
@@ -57,7 +59,7 @@ function inputsOf(c: Case, seed = 1) {
   };
 }
 
-const label = (c: Case) => `[${c.bw}, ${c.heads}, ${c.t}, ${c.dh}]${c.bias ? ' bias' : ''}${c.nw ? ` mask nW=${c.nw}` : ''}${c.scalar ? ' scalar loads' : ''}`;
+const label = (c: Case) => `[${c.bw}, ${c.heads}, ${c.t}, ${c.dh}]${c.bias ? ' bias' : ''}${c.nw ? ` mask nW=${c.nw}` : ''}${c.scalar ? ' scalar loads' : ''}${c.rows ? ` rows=${c.rows}` : ''}`;
 
 function refOpts(x: ReturnType<typeof inputsOf>, bias?: NDArray): WindowAttentionRefOptions {
   return { scale: x.scale, bias, mask: x.mask };
@@ -99,6 +101,14 @@ describe('windowAttention', function () {
     { bw: 1, heads: 4, t: 16, dh: 8, nw: 1, bias: true },
     { bw: 1, heads: 1, t: 1, dh: 1, nw: 1, bias: true },
     { bw: 5, heads: 2, t: 7, dh: 31, nw: 5, bias: false, scale: 2 },
+    // rows per lane forced in every kernel (by default backward_cols takes 2 where T > 8, so the
+    // cases above cover it there): T not a multiple of 16, scalar loads, NC = 2, T = 1 (the second
+    // row of every lane past T); few, since each one compiles three more pipelines
+    { bw: 4, heads: 3, t: 49, dh: 32, nw: 2, bias: true, rows: 1 },
+    { bw: 4, heads: 3, t: 49, dh: 32, nw: 2, bias: true, rows: 2 },
+    { bw: 3, heads: 2, t: 10, dh: 5, nw: 3, bias: true, rows: 2 },
+    { bw: 2, heads: 1, t: 64, dh: 64, nw: 2, bias: true, rows: 2 },
+    { bw: 1, heads: 1, t: 1, dh: 1, nw: 1, bias: true, rows: 2 },
   ];
   for (const c of gpuCases) {
     it(`windowAttention fused: forward and dq, dk, dv${c.bias ? ', dbias' : ''} match the reference ${label(c)}`, async () => {
@@ -109,7 +119,7 @@ describe('windowAttention', function () {
         inputs: withBias ? [x.q, x.k, x.v, x.bias!] : [x.q, x.k, x.v],
         gpu: (ts) => {
           const mask = x.mask ? Tensor.from(ts[0]!.device, x.mask.data, x.mask.shape) : undefined;
-          return windowAttention(ts[0]!, ts[1]!, ts[2]!, { scale: x.scale, bias: ts[3], mask, ...(c.scalar ? { vec4: false } : {}) });
+          return windowAttention(ts[0]!, ts[1]!, ts[2]!, { scale: x.scale, bias: ts[3], mask, ...(c.scalar ? { vec4: false } : {}), ...(c.rows ? { rows: c.rows } : {}) });
         },
         ref: (a) => windowAttentionRef(a[0]!, a[1]!, a[2]!, refOpts(x, a[3])),
         vjp: (a, dy) => {
@@ -199,6 +209,7 @@ describe('windowAttention', function () {
       ['mask of the wrong T', (d) => { const q = Tensor.empty(d, [2, 3, 9, 4]); windowAttention(q, q, q, { scale: 1, mask: Tensor.empty(d, [2, 8, 8]) }); }, /mask must be \[nW, T, T\] with T = 9, got \[2, 8, 8\]/],
       ['Bw not a multiple of nW', (d) => { const q = Tensor.empty(d, [5, 3, 9, 4]); windowAttention(q, q, q, { scale: 1, mask: Tensor.empty(d, [2, 9, 9]) }); }, /Bw = 5 windows is not a multiple of the mask's nW = 2/],
       ['vec4 with dh = 5', (d) => { const q = Tensor.empty(d, [1, 1, 4, 5]); windowAttention(q, q, q, { scale: 1, vec4: true }); }, /vec4 needs dh % 4 == 0, got dh = 5/],
+      ['rows = 3', (d) => { const q = Tensor.empty(d, [1, 1, 4, 4]); windowAttention(q, q, q, { scale: 1, rows: 3 as 2 }); }, /rows must be 1 or 2, got 3/],
       ['a NaN scale', (d) => { const q = Tensor.empty(d, [1, 1, 4, 4]); windowAttention(q, q, q, { scale: NaN }); }, /scale must be finite, got NaN/],
     ];
     for (const [what, f, re] of cases) {

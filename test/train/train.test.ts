@@ -9,6 +9,8 @@ import { join } from 'node:path';
 import { writeSynth } from '../../src/data/synth/index.js';
 import { ConfigError, readConfig, resolveConfig, type ExperimentConfig } from '../../src/train/config.js';
 import { linearEvalJob, loadSplits, pretrainJob, wceJob, type Splits } from '../../src/train/jobs.js';
+import { pixelFeatures, pixelProbe, standardizeFeatures } from '../../src/train/phases.js';
+import { Tensor } from '../../src/tensor/tensor.js';
 import { sharedDevice } from '../helpers.js';
 
 function tinyConfig(): ExperimentConfig {
@@ -89,5 +91,49 @@ describe('training', function () {
     const w = await wceJob({ device, cfg, data, run: join(root, 'wce'), splits, progress: false });
     expect(w.metrics.perAU).to.have.length(12);
     for (const m of [...lin.test.perAU, ...w.metrics.perAU]) expect(m.f1 >= 0 && m.f1 <= 1 && m.accuracy >= 0 && m.accuracy <= 1).to.equal(true);
+  });
+
+  it('train standardizeFeatures: zero mean and unit variance per AU and channel on the first split, the same map on the others', async function () {
+    const device = await sharedDevice();
+    const n = 40, K = 3, C = 5;
+    const make = (m: number, seed: number) => Float32Array.from({ length: m * K * C }, (_, i) => 0.9 + 0.01 * Math.sin(seed * 7.3 + i * 1.7) * (1 + (i % C)));
+    const raw = [make(n, 1), make(7, 2), make(9, 3)];
+    const ts = [Tensor.from(device, raw[0]!, [n, K, C]), Tensor.from(device, raw[1]!, [7, K, C]), Tensor.from(device, raw[2]!, [9, K, C])] as const;
+    const out = await standardizeFeatures(device, ts);
+    const z = await out[0].toFloat32();
+    for (let j = 0; j < K * C; j++) {
+      let m = 0, v = 0;
+      for (let i = 0; i < n; i++) m += z[i * K * C + j]! / n;
+      for (let i = 0; i < n; i++) v += (z[i * K * C + j]! - m) ** 2 / n;
+      expect(Math.abs(m), `mean ${j}`).to.be.below(1e-4);
+      expect(Math.abs(v - 1), `variance ${j}`).to.be.below(1e-3);
+    }
+    // the test split is mapped with the training statistics, in float64
+    const x0 = Array.from({ length: n }, (_, i) => raw[0]![i * K * C + 4]!);
+    const mu = x0.reduce((s, x) => s + x, 0) / n;
+    const sd = Math.sqrt(x0.reduce((s, x) => s + (x - mu) ** 2, 0) / n) + 1e-6;
+    const t = await out[2].toFloat32();
+    expect(t[K * C + 4]).to.be.closeTo((raw[2]![K * C + 4]! - mu) / sd, 1e-3);
+    for (const a of [...ts, ...out]) a.dispose();
+  });
+
+  it('train pixel baseline: grey pixels of the centre crop averaged to side x side; the probe gives metrics for every AU', async function () {
+    const fit = splits.fit;
+    const f = pixelFeatures(fit, 4);
+    expect(f).to.have.length(fit.n * 16);
+    // frame 0 by hand: the centre crop of a 37 px frame is 32 px at offset 2, cells of 8 x 8
+    const px = fit.pixels[0]!;
+    let s = 0;
+    for (let y = 0; y < 8; y++) for (let x = 0; x < 8; x++) {
+      const w = px[(2 + 8 + y) * 37 + 2 + 16 + x]!;
+      s += (w & 255) + ((w >>> 8) & 255) + ((w >>> 16) & 255);
+    }
+    expect(f[1 * 4 + 2]).to.be.closeTo(s / (64 * 3 * 255), 1e-12);
+    expect(f.every((v) => v >= 0 && v <= 1)).to.equal(true);
+    const device = await sharedDevice();
+    const r = await pixelProbe({ device, cfg: tinyConfig(), run: join(root, 'pix') }, fit, splits.val!, splits.test, 8);
+    expect(r.protocol).to.equal('strict');
+    expect(r.test.perAU).to.have.length(12);
+    for (const m of r.test.perAU) expect(m.f1 >= 0 && m.f1 <= 1).to.equal(true);
   });
 });

@@ -4,6 +4,8 @@
  * Everything is a pure function of the options (seed included): frame i renders the same bytes
  * whether it is rendered alone, in a stream, or written to disk.
  */
+import { alignmentMatrix, matrixRows, to49, transformPoints } from '../align.js';
+import { roundPixels, warpAffineRef } from '../../ref/warp.js';
 import { NativeWriter, type NativeFrame, type NativeManifest, type NativeMeta } from '../native.js';
 import { Rng } from '../../util/rng.js';
 import { makeSubject, neutralLandmarks, LANDMARKS, type SubjectParams } from './face.js';
@@ -30,6 +32,12 @@ export interface SynthOptions {
   subtlety?: number;
   /** frames per sequence (a subject's frames are cut into sequences); default 100 */
   sequenceLength?: number;
+  /**
+   * Align every frame from its landmarks as the real datasets are aligned (DATASETS.md: eye line
+   * level, the box of eyes, nose tip and mouth corners centred and enlarged by this factor, bilinear
+   * warp with a grey border, landmarks moved with it); 0 (the default) keeps frames as rendered.
+   */
+  align?: number;
   framesPerShard?: number;
 }
 
@@ -67,6 +75,7 @@ function checkOptions(o: SynthOptions): void {
   int('seed', o.seed, 0, 0xffffffff);
   if (o.sequenceLength !== undefined) int('sequence length', o.sequenceLength, 1, 10000000);
   if (o.subtlety !== undefined && !(o.subtlety >= 0 && o.subtlety <= 3)) throw new RangeError(`synth: subtlety must be in [0, 3], got ${o.subtlety}`);
+  if (o.align !== undefined && !(o.align === 0 || (o.align >= 1 && o.align <= 6))) throw new RangeError(`synth: align must be 0 (off) or an enlarge factor in [1, 6], got ${o.align}`);
 }
 
 /** An AR(1) walk of standard deviation sd and lag-1 correlation rho. */
@@ -125,7 +134,7 @@ function planLooks(seq: SynthSequence, size: number, wild: number, rng: Rng): Fr
 /** Everything but the pixels: subjects, labels, poses and the native meta. Cheap (no rendering). */
 export function planSynth(options: SynthOptions): SynthPlan {
   checkOptions(options);
-  const opts = { labelNoise: 0, subtlety: 1, sequenceLength: 100, ...options };
+  const opts = { labelNoise: 0, subtlety: 1, sequenceLength: 100, align: 0, ...options };
   const { profile, subjects: S, framesPerSubject: F, seed, size } = opts;
   const sequences: SynthSequence[] = [];
   let start = 0;
@@ -162,6 +171,7 @@ export function planSynth(options: SynthOptions): SynthPlan {
       flippedLabels: labels.flipped,
       subtlety: opts.subtlety,
       sequenceLength: opts.sequenceLength,
+      ...(opts.align ? { aligned: { enlarge: opts.align, procedure: 'DATASETS.md, alignment from 49 inner landmarks' } } : {}),
       targetRates: aus.map((a) => TABLE_I[profile][a as (typeof ALL_AUS)[number]]! / 100),
       rateSource: 'AUNCE paper, Table I (training-set occurrence rates)',
     },
@@ -176,6 +186,12 @@ export function renderSynthFrame(plan: SynthPlan, i: number): NativeFrame {
   const subject = ids[3 * i]!;
   const U = ALL_AUS.length, A = labels.aus.length;
   const face = renderFace(plan.subjects[subject]!, plan.neutral[subject]!, labels.intensity.subarray(i * U, (i + 1) * U), plan.looks[i]!, opts.size, opts.subtlety, hash(opts.seed, 0xf7, i));
+  if (opts.align) {
+    // the CPU form of the GPU warp (src/ops/warp.ts): the synthetic renderer runs without a device
+    const m = alignmentMatrix(to49(face.landmarks), opts.size, opts.align);
+    face.image = roundPixels(warpAffineRef(face.image, 1, opts.size, opts.size, [matrixRows(m)], opts.size, opts.size));
+    face.landmarks = Float32Array.from(transformPoints(m, face.landmarks));
+  }
   return {
     subject,
     sequence: ids[3 * i + 1]!,
