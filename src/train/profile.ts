@@ -1,7 +1,7 @@
 /**
  * Where a training step's time goes: one step is run with per-dispatch GPU timestamps
  * (Device.profile) and its kernels are grouped into matmul, attention, loss, optimizer, data
- * (augmentation), normalisation and other ops, as shares of that profiled GPU time (each dispatch
+ * (augmentation), normalisation, layout copies, elementwise ops, reductions and other ops, as shares of that profiled GPU time (each dispatch
  * in its own pass, which adds per-pass overhead). A second step runs with ordinary batching and
  * only its passes timed: the GPU-busy fraction is that busy time over the step's wall time.
  */
@@ -15,6 +15,9 @@ export const CATEGORIES: readonly [string, RegExp][] = [
   ['optimizer', /^adamw\.wgsl/],
   ['data', /^(augment|warp)\.wgsl/],
   ['normalisation', /^(layer_norm\w*|batch_norm|l2_normalize)\.wgsl/],
+  ['layout (permute, slices, gathers)', /^(permute|gather)\.wgsl/],
+  ['elementwise', /^(binary|unary)\.wgsl/],
+  ['reductions and softmax', /^(reduce\w*|softmax\w*)\.wgsl/],
 ];
 
 export interface StepProfile {
@@ -70,7 +73,7 @@ export async function profileStep(device: Device, step: () => void): Promise<Ste
   return { byCategory, gpuMs, busyMs, wallMs, gpuBusy: busyMs / wallMs, dispatches, peakBytes, kernels };
 }
 
-export function formatProfile(p: StepProfile, imagesPerStep: number): string {
+export function formatProfile(p: StepProfile, imagesPerStep: number, topKernels = 8): string {
   const rows = Object.entries(p.byCategory)
     .sort((a, b) => b[1] - a[1])
     .map(([name, ms]) => `| ${name} | ${ms.toFixed(1)} | ${((100 * ms) / p.gpuMs).toFixed(1)}% |`);
@@ -81,5 +84,14 @@ export function formatProfile(p: StepProfile, imagesPerStep: number): string {
     '| part | GPU ms | share |',
     '|---|---|---|',
     ...rows,
+    '',
+    'the kernels that took most of it:',
+    '',
+    '| kernel | dispatches | GPU ms | share |',
+    '|---|---|---|---|',
+    ...[...p.kernels]
+      .sort((a, b) => b.ms - a.ms)
+      .slice(0, topKernels)
+      .map((k) => `| ${k.kernel} | ${k.dispatches} | ${k.ms.toFixed(1)} | ${((100 * k.ms) / p.gpuMs).toFixed(1)}% |`),
   ].join('\n');
 }

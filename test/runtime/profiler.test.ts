@@ -36,6 +36,7 @@ describe('profiler', function () {
     expect(p.busyMs).to.be.at.most(p.wallMs + 1);
     expect(p.peakBytes).to.be.greaterThan(0);
     expect(formatProfile(p, 1)).to.match(/GPU busy \d+ ms = \d+% of the step/);
+    expect(formatProfile(p, 1)).to.match(/\| matmul\w*\.wgsl:\w+[^|]* \| \d+ \| [\d.]+ \| [\d.]+% \|/);
   });
 
   it('profiler: kernels map to the categories of the breakdown', function () {
@@ -46,6 +47,10 @@ describe('profiler', function () {
     expect(categoryOf('adamw.wgsl:update')).to.equal('optimizer');
     expect(categoryOf('augment.wgsl:colour')).to.equal('data');
     expect(categoryOf('batch_norm.wgsl:stats_partial')).to.equal('normalisation');
-    expect(categoryOf('binary.wgsl:forward')).to.equal('other');
+    expect(categoryOf('permute.wgsl:read_view_vec4{WG=256}')).to.equal('layout (permute, slices, gathers)');
+    expect(categoryOf('gather.wgsl:forward')).to.equal('layout (permute, slices, gathers)');
+    expect(categoryOf('binary.wgsl:forward')).to.equal('elementwise');
+    expect(categoryOf('softmax_subgroup.wgsl:forward')).to.equal('reductions and softmax');
+    expect(categoryOf('knn_graph.wgsl:forward')).to.equal('other');
   });
 });
