@@ -327,6 +327,10 @@ export function pixelFeatures(d: SplitData, side: number): Float64Array {
 export async function pixelProbe(ctx: RunContext, train: SplitData, val: SplitData, test: SplitData, side = 32): Promise<LinearEvalResult> {
   const K = train.aus.length;
   const D = side * side;
+  // every AU's head reads its own copy of the pixels: [n, K, side^2] floats per split
+  const bytes = Math.max(train.n, val.n, test.n) * K * D * 4;
+  const limit = ctx.device.limits.maxStorageBufferBindingSize ?? 128 * 2 ** 20;
+  if (bytes > limit) throw new RangeError(`pixel probe: ${Math.max(train.n, val.n, test.n)} frames x ${K} AUs x ${D} pixels is ${(bytes / 2 ** 20).toFixed(0)} MiB, over this device's ${(limit / 2 ** 20).toFixed(0)} MiB buffer binding limit (use a smaller side or fewer frames)`);
   const [xtr, xval, xte] = [train, val, test].map((d) => pixelFeatures(d, side)) as [Float64Array, Float64Array, Float64Array];
   const mean = new Float64Array(D), sd = new Float64Array(D);
   for (let i = 0; i < train.n; i++) for (let c = 0; c < D; c++) mean[c]! += xtr[i * D + c]! / train.n;
