@@ -331,20 +331,15 @@ export async function pixelProbe(ctx: RunContext, train: SplitData, val: SplitDa
   const bytes = Math.max(train.n, val.n, test.n) * K * D * 4;
   const limit = ctx.device.limits.maxStorageBufferBindingSize ?? 128 * 2 ** 20;
   if (bytes > limit) throw new RangeError(`pixel probe: ${Math.max(train.n, val.n, test.n)} frames x ${K} AUs x ${D} pixels is ${(bytes / 2 ** 20).toFixed(0)} MiB, over this device's ${(limit / 2 ** 20).toFixed(0)} MiB buffer binding limit (use a smaller side or fewer frames)`);
-  const [xtr, xval, xte] = [train, val, test].map((d) => pixelFeatures(d, side)) as [Float64Array, Float64Array, Float64Array];
-  const mean = new Float64Array(D), sd = new Float64Array(D);
-  for (let i = 0; i < train.n; i++) for (let c = 0; c < D; c++) mean[c]! += xtr[i * D + c]! / train.n;
-  for (let i = 0; i < train.n; i++) for (let c = 0; c < D; c++) sd[c]! += (xtr[i * D + c]! - mean[c]!) ** 2 / train.n;
-  for (let c = 0; c < D; c++) sd[c] = Math.sqrt(sd[c]!) + 1e-6;
-  const toTensor = (x: Float64Array, n: number) => {
-    const v = new Float32Array(n * K * D);
-    for (let i = 0; i < n; i++) for (let c = 0; c < D; c++) {
-      const z = (x[i * D + c]! - mean[c]!) / sd[c]!;
-      for (let k = 0; k < K; k++) v[(i * K + k) * D + c] = z;
-    }
-    return Tensor.from(ctx.device, v, [n, K, D]);
-  };
-  const feats = [toTensor(xtr, train.n), toTensor(xval, val.n), toTensor(xte, test.n)] as const;
+  // the same vector for every AU's head, standardised like any frozen features
+  const replicated = [train, val, test].map((d) => {
+    const x = pixelFeatures(d, side);
+    const v = new Float32Array(d.n * K * D);
+    for (let i = 0; i < d.n; i++) for (let k = 0; k < K; k++) for (let c = 0; c < D; c++) v[(i * K + k) * D + c] = x[i * D + c]!;
+    return Tensor.from(ctx.device, v, [d.n, K, D]);
+  }) as [Tensor, Tensor, Tensor];
+  const feats = await standardizeFeatures(ctx.device, replicated);
+  for (const t of replicated) t.dispose();
   try {
     return await probeFeatures(ctx, feats, train, val, test);
   } finally {
