@@ -117,8 +117,8 @@ try {
   const rows = splits.aus.map((au, k) => {
     const a = lin.test.perAU[k]!;
     const w = wce.metrics.perAU[k]!;
-    const p = pix ? pix.test.perAU[k]!.f1 : NaN;
-    return `| AU${au} | ${pct(a.f1)} | ${pct(a.accuracy)} | ${pct(w.f1)} | ${pct(w.accuracy)} | ${pct(p)} | ${pct(a.trivialF1)} |`;
+    const p = pix ? pct(pix.test.perAU[k]!.f1) : '-';
+    return `| AU${au} | ${pct(a.f1)} | ${pct(a.accuracy)} | ${pct(w.f1)} | ${pct(w.accuracy)} | ${p} | ${pct(a.trivialF1)} |`;
   });
   console.log(
     [
