@@ -9,6 +9,7 @@ import { parseSafetensors, serializeSafetensors, tensorsToDevice, tensorsToHost 
 import type { Module } from '../nn/module.js';
 import type { AdamW } from '../optim/adamw.js';
 import type { Device } from '../runtime/device.js';
+import type { InitConfig } from './config.js';
 
 const OPT = 'optimizer.';
 
@@ -35,6 +36,31 @@ export async function saveCheckpoint(file: string, model: Module, opt: AdamW, me
   const tmp = `${file}.tmp-${process.pid}`;
   writeFileSync(tmp, bytes);
   renameSync(tmp, file);
+}
+
+/**
+ * Copies the starting weights of `init` (config `arch.init`) into `model`: the file's tensors, named
+ * `init.prefix` + key, go to the model's keys that exist; the rest are reported, not loaded. Returns
+ * how many were loaded, the file's keys the model lacks, and the model's keys the file lacks.
+ */
+export function loadInitWeights(init: InitConfig, device: Device, model: Module): { loaded: number; skipped: string[]; kept: string[] } {
+  const where = `arch.init.file ${init.file}`;
+  if (!existsSync(init.file)) throw new Error(`${where} does not exist`);
+  const parsed = parseSafetensors(new Uint8Array(readFileSync(init.file)), init.file);
+  const own = new Set(model.stateDict().keys());
+  const renamed = new Map([...parsed.tensors].map(([k, t]) => [`${init.prefix}${k}`, t]));
+  const skipped = [...renamed.keys()].filter((k) => !own.has(k));
+  const matched = new Map([...renamed].filter(([k]) => own.has(k)));
+  if (matched.size === 0) throw new Error(`${where}: none of its ${renamed.size} tensors names a weight of the encoder with prefix '${init.prefix}' (first: '${[...renamed.keys()][0] ?? ''}')`);
+  const onDevice = tensorsToDevice(device, matched);
+  try {
+    const r = model.loadStateDict(onDevice, { strict: false });
+    return { loaded: matched.size - r.derived.length, skipped, kept: r.missing };
+  } catch (e) {
+    throw new Error(`${where}: ${(e as Error).message}`);
+  } finally {
+    for (const t of onDevice.values()) t.dispose();
+  }
 }
 
 /** Loads a checkpoint into `model` and `opt`; returns its metadata. Errors name the file. */

@@ -32,11 +32,23 @@ export interface OptimConfig {
   checkpointEvery: number;
 }
 
+/**
+ * Starting weights for the encoder (the paper starts from an ImageNet-pretrained Swin-B): a
+ * safetensors file whose names, after `prefix`, are the encoder's state-dict keys (released names,
+ * docs/checkpoints.md). A backbone-only file (an ImageNet Swin) takes prefix "backbone.". Tensors the
+ * encoder lacks (a classification head) are skipped and the encoder's tensors the file lacks keep their
+ * initialisation; both are reported. A shape mismatch is an error, and so is a file that matches nothing.
+ */
+export interface InitConfig {
+  file: string;
+  prefix: string;
+}
+
 export interface ExperimentConfig {
   name: string;
   seed: number;
   /** the encoder (src/nn/encoder.ts arch object); numAUs is filled from the data */
-  arch: { backbone: Record<string, unknown>; head: { type: 'anfl'; neighbors: number } };
+  arch: { backbone: Record<string, unknown>; head: { type: 'anfl'; neighbors: number }; init: InitConfig | null };
   data: { fold: number; recipe: 'released' | 'simclr'; views: 'separate' | 'joint'; attention: 'fused' | 'unfused' };
   pretrain: OptimConfig & { loss: LossConfig };
   linear: { protocol: 'strict' | 'released'; epochs: number; batchSize: number; lr: number; weightDecay: number; validationFraction: number; standardize: boolean };
@@ -52,7 +64,7 @@ export function defaultConfig(): ExperimentConfig {
   return {
     name: 'aunce',
     seed: 3407,
-    arch: { backbone: { type: 'swin', preset: 'small' }, head: { type: 'anfl', neighbors: 4 } },
+    arch: { backbone: { type: 'swin', preset: 'small' }, head: { type: 'anfl', neighbors: 4 }, init: null },
     data: { fold: 0, recipe: 'released', views: 'separate', attention: 'fused' },
     pretrain: {
       ...optimDefaults(),
@@ -93,6 +105,10 @@ function merge(base: Record<string, unknown>, patch: Record<string, Json>, path:
       }
       continue;
     }
+    if (key === 'init') {
+      base[key] = parseInit(value, p, where);
+      continue;
+    }
     if (key === 'backbone' || key === 'probabilities') {
       if (value !== null && (typeof value !== 'object' || Array.isArray(value))) throw new ConfigError(`${where(p)}: ${p}: expected an object`);
       base[key] = value;
@@ -118,6 +134,15 @@ function merge(base: Record<string, unknown>, patch: Record<string, Json>, path:
     if (typeof value !== typeof cur) throw new ConfigError(`${where(p)}: ${p}: expected a ${typeof cur}, got ${JSON.stringify(value)}`);
     base[key] = value;
   }
+}
+
+function parseInit(value: Json, p: string, where: (p: string) => string): InitConfig | null {
+  if (value === null) return null;
+  if (typeof value !== 'object' || Array.isArray(value)) throw new ConfigError(`${where(p)}: ${p}: expected {"file": "...", "prefix": "..."} or null`);
+  for (const k of Object.keys(value)) if (k !== 'file' && k !== 'prefix') throw new ConfigError(`${where(`${p}.${k}`)}: ${p}.${k}: unknown field (known: file, prefix)`);
+  if (typeof value.file !== 'string' || value.file === '') throw new ConfigError(`${where(`${p}.file`)}: ${p}.file: expected the path of a safetensors file`);
+  if (value.prefix !== undefined && typeof value.prefix !== 'string') throw new ConfigError(`${where(`${p}.prefix`)}: ${p}.prefix: expected a string`);
+  return { file: value.file, prefix: (value.prefix as string | undefined) ?? '' };
 }
 
 const ENUMS: Record<string, readonly string[]> = {

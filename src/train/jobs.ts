@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { NativeReader } from '../data/native.js';
 import { AunceEncoder, parseEncoderArch } from '../nn/encoder.js';
 import type { Device } from '../runtime/device.js';
-import { loadCheckpoint } from './checkpoint.js';
+import { loadCheckpoint, loadInitWeights } from './checkpoint.js';
 import type { ExperimentConfig } from './config.js';
 import { fullyLabelled, loadSplit, subsetSplit, type SplitData } from './data.js';
 import { checkpointPath, stepSeed } from './loop.js';
@@ -60,6 +60,20 @@ export function buildEncoder(device: Device, cfg: ExperimentConfig, numAUs: numb
   return new AunceEncoder(device, arch, { seed: cfg.seed, attention: cfg.data.attention });
 }
 
+/** A fresh encoder for a training job, with the starting weights of `arch.init` when the config names them. */
+export function buildTrainingEncoder(device: Device, cfg: ExperimentConfig, numAUs: number, log: (line: string) => void = (l) => console.error(l)): AunceEncoder {
+  const encoder = buildEncoder(device, cfg, numAUs);
+  if (cfg.arch.init) {
+    const r = loadInitWeights(cfg.arch.init, device, encoder);
+    const some = (keys: string[]) => (keys.length ? ` (${keys.slice(0, 3).join(', ')}${keys.length > 3 ? ', ...' : ''})` : '');
+    log(
+      `arch.init: ${r.loaded} tensors from ${cfg.arch.init.file}; ${r.skipped.length} of the file's not in the encoder${some(r.skipped)}; ` +
+        `${r.kept.length} of the encoder's not in the file, left at their initialisation${some(r.kept)}`,
+    );
+  }
+  return encoder;
+}
+
 export type { RunEval as EvalFile } from './report.js';
 
 function writeRunConfig(run: string, cfg: ExperimentConfig, extra: Record<string, unknown>): void {
@@ -85,7 +99,7 @@ export async function pretrainJob(o: JobOptions): Promise<{ encoder: AunceEncode
   const labelled = fullyLabelled(splits.fit);
   if (labelled.length < o.cfg.pretrain.batchSize) throw new Error(`${o.data}: ${labelled.length} fully labelled training frames, fewer than a batch of ${o.cfg.pretrain.batchSize}`);
   const train = labelled.length === splits.fit.n ? splits.fit : subsetSplit(splits.fit, labelled);
-  const encoder = buildEncoder(o.device, o.cfg, splits.aus.length);
+  const encoder = buildTrainingEncoder(o.device, o.cfg, splits.aus.length);
   const r = await pretrain({ device: o.device, cfg: o.cfg, run: o.run, resume: o.resume, progress: o.progress, stopAfter: o.stopAfter }, encoder, train);
   return { encoder, splits, imagesPerSec: r.imagesPerSec, interrupted: r.interrupted };
 }
@@ -108,7 +122,7 @@ export async function linearEvalJob(o: JobOptions, encoder?: AunceEncoder): Prom
 export async function wceJob(o: JobOptions): Promise<{ metrics: Metrics; imagesPerSec: number; head: AuClassifier; interrupted: boolean }> {
   const splits = o.splits ?? (await loadSplits(o.data, o.cfg));
   writeRunConfig(o.run, o.cfg, { job: 'wce', data: { ...o.cfg.data, dir: o.data, dataset: splits.dataset } });
-  const encoder = buildEncoder(o.device, o.cfg, splits.aus.length);
+  const encoder = buildTrainingEncoder(o.device, o.cfg, splits.aus.length);
   const { result, head } = await trainWce({ device: o.device, cfg: o.cfg, run: o.run, resume: o.resume, progress: o.progress, stopAfter: o.stopAfter }, encoder, splits.fit);
   const metrics = metricsOf(splits.test, await predict(o.device, encoder, head, splits.test));
   const file: RunEval = { name: `${o.cfg.name}-wce`, protocol: 'strict', fold: o.cfg.data.fold, aus: splits.aus, selectedOn: 'final step', metrics };

@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeSynth } from '../../src/data/synth/index.js';
 import { ConfigError, readConfig, resolveConfig, type ExperimentConfig } from '../../src/train/config.js';
-import { linearEvalJob, loadSplits, pretrainJob, wceJob, type Splits } from '../../src/train/jobs.js';
+import { buildEncoder, buildTrainingEncoder, linearEvalJob, loadSplits, pretrainJob, wceJob, type Splits } from '../../src/train/jobs.js';
+import { serializeSafetensors, tensorsToHost } from '../../src/io/safetensors.js';
 import { pixelFeatures, pixelProbe, standardizeFeatures } from '../../src/train/phases.js';
 import { Tensor } from '../../src/tensor/tensor.js';
 import { sharedDevice } from '../helpers.js';
@@ -74,6 +75,46 @@ describe('training', function () {
     const cut = readFileSync(join(root, 'cut', 'log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { step: number; loss: number });
     expect(cut.map((r) => r.loss)).to.deep.equal(log.map((r) => r.loss));
     for (const r of log) expect(Number.isFinite(r.loss) && r.loss > 0).to.equal(true);
+  });
+
+  it('train arch.init: starting weights from a backbone-only file (an ImageNet-style Swin with a classifier head)', async function () {
+    const device = await sharedDevice();
+    const K = splits.aus.length;
+    const source = buildEncoder(device, { ...tinyConfig(), seed: 11 }, K);
+    // the backbone's tensors under their bare Swin names, plus a 1000-class head the encoder lacks
+    const bare = new Map([...source.stateDict()].filter(([k]) => k.startsWith('backbone.')).map(([k, t]) => [k.slice('backbone.'.length), t]));
+    const host = await tensorsToHost(bare);
+    host.set('head.weight', { shape: [3, 4], data: new Float32Array(12).fill(0.5) });
+    const file = join(root, 'swin.safetensors');
+    writeFileSync(file, serializeSafetensors(host));
+    const cfg = resolveConfig({ ...tinyConfig(), arch: { ...tinyConfig().arch, init: { file, prefix: 'backbone.' } } });
+    const plain = buildEncoder(device, cfg, K);
+    const lines: string[] = [];
+    const enc = buildTrainingEncoder(device, cfg, K, (l) => lines.push(l));
+    expect(lines).to.have.length(1);
+    expect(lines[0]).to.match(/arch\.init: \d+ tensors from .*swin\.safetensors; 1 of the file's not in the encoder \(backbone\.head\.weight\)/);
+    const got = enc.stateDict();
+    const want = source.stateDict();
+    const fresh = plain.stateDict();
+    let backbone = 0;
+    let head = 0;
+    for (const [k, t] of got) {
+      const same = (other: Tensor) => Promise.all([t.toArray(), other.toArray()]).then(([a, b]) => Buffer.from(a.buffer).equals(Buffer.from(b.buffer)));
+      if (k.startsWith('backbone.')) {
+        expect(await same(want.get(k)!), k).to.equal(true);
+        backbone++;
+      } else {
+        expect(await same(fresh.get(k)!), k).to.equal(true);
+        head++;
+      }
+    }
+    expect(backbone).to.be.greaterThan(10);
+    expect(head).to.be.greaterThan(10);
+    expect(() => buildTrainingEncoder(device, resolveConfig({ arch: { init: { file, prefix: 'nothing.' } } }), K)).to.throw(/none of its \d+ tensors names a weight of the encoder with prefix 'nothing\.'/);
+    expect(() => buildTrainingEncoder(device, resolveConfig({ arch: { init: { file: join(root, 'absent.safetensors') } } }), K)).to.throw(/arch\.init\.file .*absent\.safetensors does not exist/);
+    expect(() => resolveConfig({ arch: { init: { path: file } } })).to.throw(ConfigError, /arch\.init\.path: unknown field \(known: file, prefix\)/);
+    expect(() => resolveConfig({ arch: { init: 'x.safetensors' } })).to.throw(ConfigError, /arch\.init: expected \{"file"/);
+    expect(resolveConfig({}).arch.init).to.equal(null);
   });
 
   it('train linear evaluation and the WCE baseline give metrics for every AU', async function () {
