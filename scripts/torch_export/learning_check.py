@@ -113,6 +113,8 @@ def main():
     ap.add_argument('--seed', type=int, default=3407)
     ap.add_argument('--threads', type=int, default=2)
     o = ap.parse_args()
+    if o.job != 'random' and o.steps < 1:
+        ap.error('--steps must be at least 1 for --job wce or aunce')
     torch.set_num_threads(o.threads)
     torch.manual_seed(o.seed)
     rng = np.random.default_rng(o.seed)
