@@ -15,7 +15,21 @@ check_only=0
 MIN_MESA_MAJOR=24
 
 mesa_version() { dpkg-query -W -f='${Version}' mesa-vulkan-drivers 2>/dev/null || true; }
-loader_present() { ldconfig -p 2>/dev/null | grep -q 'libvulkan\.so\.1'; }
+# The cache listing is read whole before matching: with pipefail, `ldconfig -p | grep -q` fails now and
+# then, because grep stops at the first match and ldconfig dies of SIGPIPE (exit 141).
+loader_present() {
+  local cache ldc f
+  ldc=$(command -v ldconfig || true)
+  [ -n "$ldc" ] || for f in /sbin/ldconfig /usr/sbin/ldconfig; do [ -x "$f" ] && ldc=$f && break; done
+  if [ -n "$ldc" ]; then
+    cache=$("$ldc" -p 2>/dev/null || true)
+    case "$cache" in *'libvulkan.so.1 '*) return 0;; esac
+  fi
+  for f in /lib/*/libvulkan.so.1 /usr/lib/*/libvulkan.so.1 /usr/lib/libvulkan.so.1 /usr/lib64/libvulkan.so.1; do
+    [ -e "$f" ] && return 0
+  done
+  return 1
+}
 
 mesa_ok() {
   local v major
