@@ -21,7 +21,7 @@ import { tfjsWebgpuRunner } from './runners/tfjs_webgpu.js';
 import { torchRunner } from './runners/torch.js';
 import { annotateRoofline, RATIO_LEGEND, resultTables, rooflineLine } from './table.js';
 import { DEFAULT_TIMING, type TimingOptions } from './timing.js';
-import { IMPLS, isUnavailable, type Impl, type Row, type RunnerContext, type RunnerFactory, type Unavailable } from './types.js';
+import { IMPLS, isUnavailable, mergeRounds, type Impl, type Row, type Runner, type RunnerContext, type RunnerFactory, type Unavailable } from './types.js';
 
 /** A runner and the ops it measures: it gets only those cases, and the others are logged as skipped. */
 export interface RunnerEntry {
@@ -43,6 +43,14 @@ export const RUNNERS: Partial<Record<Impl, RunnerEntry>> = {
 const GPU_IMPLS: readonly Impl[] = ['ours', 'naive', 'tfjs-webgpu'];
 export const DEFAULT_IMPLS: readonly Impl[] = ['ours', 'naive', 'tfjs-webgpu', 'tfjs-wasm', 'onnxruntime', 'torch'];
 
+interface OpenRunner {
+  impl: Impl;
+  ops: readonly Op[];
+  runner: Runner;
+  /** it threw: no more cases for it */
+  failed: boolean;
+}
+
 export interface BenchOptions {
   op?: string;
   /** substring of case names */
@@ -58,6 +66,11 @@ export interface BenchOptions {
   attentionVariants?: readonly AttentionBenchVariant[];
   /** skip the roofline probes */
   noRoofline?: boolean;
+  /**
+   * how many times to measure the whole sequence (every case, every runner), interleaved; each
+   * row's median is then the median of its rounds' medians (default 1)
+   */
+  rounds?: number;
   /** write the rows here as a JSON array */
   json?: string;
 }
@@ -120,6 +133,8 @@ export async function runBench(opts: BenchOptions = {}, io: BenchIo = {}): Promi
   }
   const impls = opts.impls ?? DEFAULT_IMPLS;
   const timing: TimingOptions = { ...DEFAULT_TIMING, ...opts.timing };
+  const rounds = opts.rounds ?? 1;
+  if (!Number.isInteger(rounds) || rounds < 1) throw new RangeError(`rounds must be a positive integer, got ${String(opts.rounds)}`);
   const wantGpu = impls.some((i) => GPU_IMPLS.includes(i));
   let device = io.device ?? null;
   let owned: { device: Device; handle: NodeGpuHandle } | null = null;
@@ -158,6 +173,11 @@ export async function runBench(opts: BenchOptions = {}, io: BenchIo = {}): Promi
       else if (cases.some((c) => c.op === 'encoder')) log("bench: the encoder cases run under impl 'ours' only");
     }
     for (const impl of Object.keys(RUNNERS) as Impl[]) if (impls.includes(impl)) entries.push([impl, RUNNERS[impl]!]);
+    // Every runner is opened first. Then the cases are measured one at a time, each by every runner
+    // back to back, so that the machine's drift in speed (large on a shared 2-core machine) falls
+    // on all the rows of a case alike. With rounds > 1 the whole sequence repeats, each round
+    // starting at the next runner, and mergeRounds() reduces the rounds to one row per variant.
+    const open: OpenRunner[] = [];
     for (const [impl, { ops, factory }] of entries) {
       const mine = cases.filter((c) => ops.includes(c.op));
       const others = [...new Set(cases.filter((c) => !ops.includes(c.op)).map((c) => c.op))];
@@ -173,19 +193,36 @@ export async function runBench(opts: BenchOptions = {}, io: BenchIo = {}): Promi
         log(`bench: ${impl} skipped: ${runner.unavailable}`);
         continue;
       }
-      try {
-        await runner.runAll(mine, (row) => {
-          rows.push(row);
-          log(`  ${row.impl}/${row.variant}  ${row.case}: ${row.medianMs.toFixed(3)} ms, ${row.gflops.toFixed(1)} GFLOP/s (${row.clock}, ${row.repeats} reps)`);
-        });
-        devices[impl] = runner.device;
-      } catch (err) {
-        unavailable.push({ impl, unavailable: `failed: ${(err as Error).message}` });
-        log(`bench: ${impl} failed: ${(err as Error).message}`);
-      } finally {
-        await runner.close();
+      open.push({ impl, ops, runner, failed: false });
+    }
+    const raw: Row[] = [];
+    try {
+      for (let round = 0; round < rounds; round++) {
+        if (rounds > 1) log(`bench: round ${round + 1} of ${rounds}`);
+        for (const c of cases) {
+          const here = open.filter((o) => !o.failed && o.ops.includes(c.op));
+          const start = here.length ? round % here.length : 0;
+          for (const o of [...here.slice(start), ...here.slice(0, start)]) {
+            try {
+              await o.runner.runAll([c], (row) => {
+                raw.push(rounds > 1 ? { ...row, round } : row);
+                log(`  ${row.impl}/${row.variant}  ${row.case}: ${row.medianMs.toFixed(3)} ms, ${row.gflops.toFixed(1)} GFLOP/s (${row.clock}, ${row.repeats} reps)`);
+              });
+            } catch (err) {
+              o.failed = true;
+              unavailable.push({ impl: o.impl, unavailable: `failed: ${(err as Error).message}` });
+              log(`bench: ${o.impl} failed: ${(err as Error).message}`);
+            }
+          }
+        }
+      }
+    } finally {
+      for (const o of open) {
+        if (!o.failed) devices[o.impl] = o.runner.device;
+        await o.runner.close();
       }
     }
+    rows.push(...mergeRounds(raw));
     // Again at the end: other load on the machine only lowers a ceiling, so the better one counts.
     if (!opts.quick) await probe('after the runners');
   } finally {
@@ -193,7 +230,8 @@ export async function runBench(opts: BenchOptions = {}, io: BenchIo = {}): Promi
   }
   annotateRoofline(rows, cases, roofline);
   const header = [
-    `aunce bench: op ${opts.op ?? 'all'}, ${cases.length} case(s), runners ${impls.join(', ')}, up to ${timing.repeats} repetitions per case after warm-up (medians)`,
+    `aunce bench: op ${opts.op ?? 'all'}, ${cases.length} case(s), runners ${impls.join(', ')}, up to ${timing.repeats} repetitions per case after warm-up (medians)` +
+      (rounds > 1 ? `, ${rounds} interleaved rounds (median of the rounds' medians)` : ''),
     `WebGPU device: ${device?.name ?? 'none'}`,
     `CPU: ${cpuName()}; load average ${load} at the start, ${loadText()} at the end (other work on the machine makes every number noisy)`,
     ...Object.entries(devices).map(([impl, d]) => `  ${impl}: ${d}`),

@@ -118,11 +118,13 @@ export function caseTable(c: BenchCase, rows: readonly Row[], roofline: Roofline
   const ours = ourRows(rows);
   const withKept = rows.some((r) => r.keptBytes !== undefined);
   const withImages = rows.some((r) => r.imagesPerS !== undefined);
+  const withRounds = rows.some((r) => r.roundMedianMs !== undefined);
   const headers = [
     'impl',
     'variant',
     'clock',
     'median ms',
+    ...(withRounds ? ['rounds spread'] : []),
     ...(withImages ? ['images/s', 'peak memory'] : []),
     'GFLOP/s',
     'GB/s',
@@ -130,13 +132,14 @@ export function caseTable(c: BenchCase, rows: readonly Row[], roofline: Roofline
     ...(withKept ? ['kept fwd->bwd'] : []),
     ...ours.map((o) => `vs ours/${o.variant}`),
   ];
-  const align: Align[] = ['left', 'left', 'left', 'right', ...(withImages ? (['right', 'right'] as Align[]) : []), 'right', 'right', 'right', ...(withKept ? ['right' as Align] : []), ...ours.map((): Align => 'right')];
+  const align: Align[] = ['left', 'left', 'left', 'right', ...(withRounds ? (['right'] as Align[]) : []), ...(withImages ? (['right', 'right'] as Align[]) : []), 'right', 'right', 'right', ...(withKept ? ['right' as Align] : []), ...ours.map((): Align => 'right')];
   const sorted = [...rows].sort((a, b) => a.medianMs - b.medianMs);
   const cells = sorted.map((r) => [
     r.impl,
     r.variant,
     r.clock,
     formatNumber(r.medianMs),
+    ...(withRounds ? [roundSpread(r)] : []),
     ...(withImages ? [r.imagesPerS === undefined ? '-' : formatNumber(r.imagesPerS), r.peakBytes === undefined ? '-' : formatBytes(r.peakBytes)] : []),
     formatNumber(r.gflops),
     formatNumber(r.gbps),
@@ -148,6 +151,13 @@ export function caseTable(c: BenchCase, rows: readonly Row[], roofline: Roofline
   return `${title}\n${lines.map((l) => `  ${l}`).join('\n')}`;
 }
 
+/** The slowest round's median over the fastest one's ('-' for a row of one round). */
+export function roundSpread(r: Row): string {
+  const m = r.roundMedianMs;
+  if (!m || m.length < 2) return '-';
+  return formatRatio(Math.max(...m) / Math.min(...m));
+}
+
 /** Every case that has rows, in case-list order. */
 export function resultTables(cases: readonly BenchCase[], rows: readonly Row[], roofline: Roofline | null): string {
   return cases
@@ -157,6 +167,7 @@ export function resultTables(cases: readonly BenchCase[], rows: readonly Row[], 
 
 export const RATIO_LEGEND =
   "'vs ours/V': this row's median time / ours (variant V); above 1 ours is faster. " +
+  "'rounds spread' (with --rounds): the slowest round's median time over the fastest round's. " +
   "'% roof': GFLOP/s over min(FMA peak, FLOP/byte x bandwidth) of the WebGPU device (for CPU runners, the same limit as lavapipe sees on this CPU). " +
   "aunce cases time the loss forward + backward; 'kept fwd->bwd': device bytes the forward leaves allocated for the backward. " +
   "attention cases time forward + backward (dQ, dK, dV, dBias). encoder cases: 'images/s' is the batch over the median time; " +

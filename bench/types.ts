@@ -35,6 +35,12 @@ export interface Row {
   imagesPerS?: number;
   /** encoder rows: most device bytes in use during one step (buffer pool peak, weights included) */
   peakBytes?: number;
+  /** with interleaved rounds (`--rounds`), before merging: which round measured this row (from 0) */
+  round?: number;
+  /** with interleaved rounds, after merging: how many rounds measured this variant */
+  rounds?: number;
+  /** with interleaved rounds, after merging: each round's median, in round order */
+  roundMedianMs?: number[];
 }
 
 export interface RunnerContext {
@@ -85,6 +91,58 @@ export function makeRow(c: BenchCase, impl: Impl, variant: string, samples: read
     device,
     roofPct: null,
   };
+}
+
+/**
+ * One row per (case, impl, variant) from rows measured in interleaved rounds: the median is the
+ * median of the rounds' medians (so that one slow round moves it little), the minimum the smallest
+ * sample of any round, the repeats their sum; GFLOP/s, GB/s and images/s follow the new median;
+ * memory figures are the largest seen. Rows without `round` pass through unchanged, in order.
+ */
+export function mergeRounds(rows: readonly Row[]): Row[] {
+  const groups = new Map<string, Row[]>();
+  const out: (Row | string)[] = [];
+  for (const r of rows) {
+    if (r.round === undefined) {
+      out.push(r);
+      continue;
+    }
+    const key = JSON.stringify([r.op, r.case, r.impl, r.variant]);
+    const g = groups.get(key);
+    if (g) g.push(r);
+    else {
+      groups.set(key, [r]);
+      out.push(key);
+    }
+  }
+  return out.map((x) => {
+    if (typeof x !== 'string') return x;
+    const g = groups.get(x)!.slice().sort((a, b) => a.round! - b.round!);
+    const first = g[0]!;
+    const ms = median(g.map((r) => r.medianMs));
+    const scale = first.medianMs / ms;
+    const maxOf = (f: (r: Row) => number | undefined) => {
+      const v = g.map(f).filter((n): n is number => n !== undefined);
+      return v.length ? Math.max(...v) : undefined;
+    };
+    const { round: _round, ...rest } = first;
+    const merged: Row = {
+      ...rest,
+      medianMs: ms,
+      minMs: Math.min(...g.map((r) => r.minMs)),
+      repeats: g.reduce((n, r) => n + r.repeats, 0),
+      gflops: first.gflops * scale,
+      gbps: first.gbps * scale,
+      rounds: g.length,
+      roundMedianMs: g.map((r) => r.medianMs),
+    };
+    if (first.imagesPerS !== undefined) merged.imagesPerS = first.imagesPerS * scale;
+    const kept = maxOf((r) => r.keptBytes);
+    if (kept !== undefined) merged.keptBytes = kept;
+    const peak = maxOf((r) => r.peakBytes);
+    if (peak !== undefined) merged.peakBytes = peak;
+    return merged;
+  });
 }
 
 /**

@@ -33,6 +33,7 @@ interface BenchCliOptions {
   quick?: boolean;
   json?: string;
   roofline: boolean;
+  rounds: number;
   exportCases?: string | true;
 }
 
@@ -44,6 +45,7 @@ export function benchCommand(): Command {
     .option('--impl <list>', `comma list of runners (${IMPLS.join(', ')})`, DEFAULT_IMPLS.join(','))
     .option('--repeats <n>', 'most timed repetitions per case, after warm-up', positiveInt, DEFAULT_TIMING.repeats)
     .option('--budget-ms <n>', 'fewer repetitions (at least 3) when a case would take longer than this', positiveInt, DEFAULT_TIMING.budgetMs)
+    .option('--rounds <n>', 'measure every case with every runner this many times, interleaved; a row reports the median of its rounds', positiveInt, 1)
     .option('--quick', 'only the small cases (a smoke test)')
     .option('--json <file>', 'also write the rows as a JSON array')
     .option('--no-roofline', 'skip the FMA-peak and bandwidth probes')
@@ -63,6 +65,7 @@ export function benchCommand(): Command {
           quick: opts.quick,
           timing: { repeats: opts.repeats, budgetMs: opts.budgetMs },
           noRoofline: !opts.roofline,
+          rounds: opts.rounds,
           json: opts.json,
         });
       } catch (err) {

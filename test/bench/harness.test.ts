@@ -1,5 +1,7 @@
 import { expect } from 'chai';
 import { runBench } from '../../bench/harness.js';
+import { mergeRounds, type Row } from '../../bench/types.js';
+import { roundSpread } from '../../bench/table.js';
 import { QUICK_MAX_FLOPS } from '../../bench/cases.js';
 import { sharedDevice } from '../helpers.js';
 
@@ -45,5 +47,65 @@ describe('bench harness', () => {
       caught = err as Error;
     }
     expect(caught?.message).to.match(/no case matches .*'no such case'/);
+  });
+
+  it('harness rounds: `--rounds 3` measures each case with every variant in each round and merges them into one row', async function () {
+    this.timeout(60000);
+    const device = await sharedDevice();
+    const out: string[] = [];
+    const log: string[] = [];
+    const r = await runBench(
+      { op: 'matmul', caseFilter: 'square 256', impls: ['ours', 'naive'], timing: { repeats: 3, budgetMs: 100 }, rounds: 3, noRoofline: true },
+      { device, out: (l) => out.push(l), log: (l) => log.push(l) },
+    );
+    expect(log.filter((l) => /^bench: round \d of 3$/.test(l))).to.have.length(3);
+    const variants = r.rows.map((x) => `${x.impl}/${x.variant}`);
+    expect(new Set(variants).size, 'one row per variant').to.equal(variants.length);
+    expect(variants).to.include.members(['ours/auto', 'ours/subgroup', 'naive/naive']);
+    for (const row of r.rows) {
+      expect(row.rounds).to.equal(3);
+      expect(row.round).to.equal(undefined);
+      expect(row.roundMedianMs).to.have.length(3);
+      const sorted = [...row.roundMedianMs!].sort((a, b) => a - b);
+      expect(row.medianMs).to.equal(sorted[1]);
+      expect(row.repeats).to.be.within(3, 9);
+      expect(row.gflops).to.be.closeTo((2 * 256 ** 3) / row.medianMs / 1e6, 1e-6 * row.gflops);
+      const lines = log.filter((l) => l.startsWith(`  ${row.impl}/${row.variant}  square 256:`));
+      expect(lines, `${row.impl}/${row.variant}`).to.have.length(3);
+    }
+    const text = out.join('\n');
+    expect(text).to.include('3 interleaved rounds');
+    expect(text).to.include('rounds spread');
+  });
+
+  it('harness rounds: merging keeps unrounded rows, takes the median of the rounds and the largest memory figures', () => {
+    const base: Row = { op: 'encoder', case: 'c', shape: '1x3x8x8', impl: 'ours', variant: 'v', medianMs: 10, minMs: 9, repeats: 4, gflops: 2, gbps: 1, clock: 'gpu', device: 'd', roofPct: null };
+    const plain: Row = { ...base, variant: 'plain' };
+    const rows: Row[] = [
+      { ...base, round: 0, imagesPerS: 100, peakBytes: 10 },
+      plain,
+      { ...base, round: 1, medianMs: 40, minMs: 30, imagesPerS: 25, peakBytes: 30 },
+      { ...base, round: 2, medianMs: 20, minMs: 5, imagesPerS: 50, peakBytes: 20 },
+    ];
+    const m = mergeRounds(rows);
+    expect(m).to.have.length(2);
+    expect(m[0]).to.deep.include({ medianMs: 20, minMs: 5, repeats: 12, gflops: 1, gbps: 0.5, imagesPerS: 50, peakBytes: 30, rounds: 3 });
+    expect(m[0]!.roundMedianMs).to.deep.equal([10, 40, 20]);
+    expect('round' in m[0]!).to.equal(false);
+    expect(m[1]).to.equal(plain);
+    expect(roundSpread(m[0]!)).to.equal('4.00x');
+    expect(roundSpread(plain)).to.equal('-');
+  });
+
+  it('harness rounds: a count below 1 or not whole is an error', async () => {
+    for (const rounds of [0, 1.5]) {
+      let caught: Error | null = null;
+      try {
+        await runBench({ caseFilter: 'square 256', impls: ['ours'], rounds }, { device: await sharedDevice(), out: () => {}, log: () => {} });
+      } catch (err) {
+        caught = err as Error;
+      }
+      expect(caught?.message, String(rounds)).to.match(/rounds must be a positive integer/);
+    }
   });
 });
