@@ -11,7 +11,8 @@ describe('matmul variant choice', () => {
   it('choice: a CPU adapter defaults to the subgroup variant for large products and plain for tiny ones', async () => {
     const d = await sharedDevice();
     d.tuning.clear();
-    expect(chooseMatmulVariant(d, prob(256, 256, 256)).name).to.equal(d.adapter.isFallbackAdapter ? 'subgroup' : 'tiled');
+    expect(chooseMatmulVariant(d, prob(256, 256, 256)).name).to.equal(d.adapter.isFallbackAdapter ? 'subgroup32' : 'tiled');
+    expect(chooseMatmulVariant(d, prob(16, 256, 256)).name).to.equal(d.adapter.isFallbackAdapter ? 'subgroup' : 'tiled');
     expect(chooseMatmulVariant(d, prob(4, 4, 4)).name).to.equal('plain');
   });
 
@@ -42,7 +43,7 @@ describe('matmul variant choice', () => {
     const d = await sharedDevice();
     d.tuning.clear();
     const [r] = await tuneMatmul(d, [prob(96, 64, 48)], { repeats: 3 });
-    expect(r!.timings.map((t) => t.variant)).to.include.members(['plain', 'subgroup', 'tiled']);
+    expect(r!.timings.map((t) => t.variant)).to.include.members(['plain', 'subgroup', 'subgroup32', 'tiled']);
     expect(r!.timings.map((t) => t.variant)).to.not.include('naive');
     for (const t of r!.timings) expect(t.medianMs).to.be.greaterThan(0);
     expect(r!.chosen).to.equal(r!.timings[0]!.variant);

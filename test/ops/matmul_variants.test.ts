@@ -68,9 +68,13 @@ const CASES: Case[] = [
   c('aligned batch, A broadcast (vec4 loads)', problem(20, 24, 16, { batch: 3, aBatchStride: 0 })),
   c('aligned batch, B broadcast (vec4 loads)', problem(21, 8, 12, { batch: 3, bBatchStride: 0 })),
   c('aligned batch, strides with gaps (vec4 loads)', problem(8, 12, 8, { batch: 2, aBatchStride: 8 * 8 + 4, bBatchStride: 8 * 12 + 8 })),
-  // more tile rows than one group of the subgroup variant's tile order (16 rows of 16), plus a partial group
+  // more tile rows than one group of the subgroup variant's tile order (16 tile rows of 16), plus a partial group
   c('tall, two groups of tile rows', problem(275, 70, 20)),
   c('tall, two groups of tile rows (vec4 loads)', problem(275, 72, 20)),
+  // the same for subgroup32's 32-row tiles (groups of 16 tile rows: 512 rows), with a partial tile
+  c('taller, two groups of 32-row tiles', problem(545, 70, 20)),
+  c('taller, two groups of 32-row tiles (vec4 loads)', problem(545, 72, 20)),
+  c('taller, two groups of 32-row tiles, k tail', problem(545, 70, 22)),
   c('huge batch, B broadcast', problem(2, 3, 4, { batch: 70000, bBatchStride: 0 })),
 ];
 
