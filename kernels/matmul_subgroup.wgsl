@@ -15,7 +15,8 @@
 // on load and masked on store; the k tail (K mod 4) is read with bounds checks.
 //
 // GROUP_M (an override): tiles are taken in groups of that many tile rows, column by column
-// within a group (1.5x at 2048^3 here: panels of A and B stay in the CPU caches).
+// within a group (1.5x at 2048^3 here: panels of A and B stay in the CPU caches). The TS side
+// keeps a group at 256 rows of A: 16 tiles of 16 rows, 8 of 32 (TALL).
 //
 // VEC4 (an override) reads A and B as vec4 where the operands allow it (untransposed, k and n
 // multiples of 4): one load per 4 values instead of 4, measured 1.5-2x faster here. `lhs4` and

@@ -71,7 +71,7 @@ const CASES: Case[] = [
   // more tile rows than one group of the subgroup variant's tile order (16 tile rows of 16), plus a partial group
   c('tall, two groups of tile rows', problem(275, 70, 20)),
   c('tall, two groups of tile rows (vec4 loads)', problem(275, 72, 20)),
-  // the same for subgroup32's 32-row tiles (groups of 16 tile rows: 512 rows), with a partial tile
+  // the same for subgroup32's 32-row tiles (groups of 8 tile rows: 256 rows), with a partial tile
   c('taller, two groups of 32-row tiles', problem(545, 70, 20)),
   c('taller, two groups of 32-row tiles (vec4 loads)', problem(545, 72, 20)),
   c('taller, two groups of 32-row tiles, k tail', problem(545, 70, 22)),
