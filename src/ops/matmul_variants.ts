@@ -79,13 +79,18 @@ export function shapeClass(p: MatmulProblem): string {
 
 const TUNING_PREFIX = 'matmul:';
 
+/** 32-row tiles (subgroup32) only where there are enough of them to keep every CPU thread busy */
+const MIN_TALL_TILES = 64;
+
 /**
- * The default where nothing was measured: the lavapipe variants on CPU adapters (32-row tiles from
- * 32 rows on, 1.15-1.25x faster at 1024^3 and 2048^3 in interleaved runs, within a few percent on
- * mid-sized Linear shapes), tiles on GPUs.
+ * The default where nothing was measured: the lavapipe variants on CPU adapters (32-row tiles
+ * where a problem has at least MIN_TALL_TILES of them: 1.2-1.26x faster at 1024^3 and 2048^3 and
+ * 1.07-1.3x on mid-sized Swin-T Linear shapes in interleaved runs; 16-row tiles where few tiles,
+ * such as the weight gradients' [in, out] products, leave threads idle), tiles on GPUs.
  */
 function defaultVariant(device: Device, p: MatmulProblem): MatmulVariant {
-  const cpu = p.m >= 32 ? ['subgroup32', 'subgroup', 'plain'] : ['subgroup', 'plain'];
+  const tallTiles = Math.ceil(p.m / 32) * Math.ceil(p.n / 32) * p.batch;
+  const cpu = p.m >= 32 && tallTiles >= MIN_TALL_TILES ? ['subgroup32', 'subgroup', 'plain'] : ['subgroup', 'plain'];
   const order = device.adapter.isFallbackAdapter ? cpu : ['tiled', 'plain'];
   // tiny products are dominated by launch cost: the plain kernel wastes least on edges
   if (p.m * p.n * p.k < 32 * 32 * 32) order.unshift('plain');

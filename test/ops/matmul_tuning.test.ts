@@ -13,6 +13,8 @@ describe('matmul variant choice', () => {
     d.tuning.clear();
     expect(chooseMatmulVariant(d, prob(256, 256, 256)).name).to.equal(d.adapter.isFallbackAdapter ? 'subgroup32' : 'tiled');
     expect(chooseMatmulVariant(d, prob(16, 256, 256)).name).to.equal(d.adapter.isFallbackAdapter ? 'subgroup' : 'tiled');
+    // few 32-row tiles (a weight gradient's [in, out] product): 16-row tiles keep the threads busy
+    expect(chooseMatmulVariant(d, prob(32, 96, 6272)).name).to.equal(d.adapter.isFallbackAdapter ? 'subgroup' : 'tiled');
     expect(chooseMatmulVariant(d, prob(4, 4, 4)).name).to.equal('plain');
   });
 
