@@ -7,8 +7,9 @@
 // of the A tile (4 values along k each) and receives the other rows from their owners by
 // subgroupBroadcast. Loads, not arithmetic, limit kernels on lavapipe, and this shares every
 // loaded A value among 8 lanes; the 32-row tile (TALL) feeds each loaded B value to twice the
-// rows (the 'subgroup32' variant): in interleaved runs here 1.2-1.26x faster at 1024^3 and
-// 2048^3, and with groups of 8 tile rows 1.07-1.3x on mid-sized Swin-T Linear shapes.
+// rows (the 'subgroup32' variant): in interleaved runs here 1.2-1.26x faster than 16-row tiles
+// at 1024^3, 2048^3 and [25088x96]x[96x288], about even on other Swin-T Linear shapes, which
+// groups of 8 tile rows (below) then made 1.07-1.3x faster.
 //
 // Transposed operands come in as strides: A(row, k) = lhs[a_bs * t + row * a_rs + k * a_ks],
 // B(k, col) = rhs[b_bs * t + k * b_ks + col * b_cs]. Rows and columns past the edge are clamped
