@@ -311,21 +311,28 @@ function swinLinears(model: string, stages: Stage[]): MatmulCase[] {
 function buildCases(): BenchCase[] {
   const cases: BenchCase[] = [];
   for (const s of [256, 512, 1024, 2048]) cases.push(matmulCase(`square ${s}`, 1, s, s, s));
-  // Swin-T: embed 96, 224 px, patch 4 -> 56x56 tokens, halved per stage, channels doubled.
+  // Swin-T: embed 96, 224 px, patch 4 -> 56x56 tokens, halved per stage, channels doubled (at
+  // 112 px its fourth stage would have 3.5 x 3.5 tokens: Swin-T has no 112 px configuration).
   cases.push(
-    ...swinLinears('swin-t', [
+    ...swinLinears('swin-t 224px', [
       { tokens: 3136, channels: 96 },
       { tokens: 784, channels: 192 },
       { tokens: 196, channels: 384 },
       { tokens: 49, channels: 768 },
     ]),
   );
-  // The small CPU configuration: embed 32, depths [2,2,2], heads [1,2,4], 112 px -> 28x28 tokens.
+  // The small CPU configuration: embed 32, depths [2,2,2], heads [1,2,4], at 112 px (28x28
+  // tokens) and at 224 px (56x56 tokens: four times the rows, K as narrow as 32).
   cases.push(
-    ...swinLinears('small', [
+    ...swinLinears('small 112px', [
       { tokens: 784, channels: 32 },
       { tokens: 196, channels: 64 },
       { tokens: 49, channels: 128 },
+    ]),
+    ...swinLinears('small 224px', [
+      { tokens: 3136, channels: 32 },
+      { tokens: 784, channels: 64 },
+      { tokens: 196, channels: 128 },
     ]),
   );
   // Windowed attention: 192 (windows x heads) products of 7x7 = 49 tokens with head dim 32.

@@ -6,7 +6,7 @@
 import { writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { Device } from '../src/runtime/device.js';
-import { createNodeGpu, diskKernelSource, type NodeGpuHandle } from '../src/runtime/node_gpu.js';
+import { createNodeGpu, dawnFlags, diskKernelSource, robustnessFromEnv, type NodeGpuHandle } from '../src/runtime/node_gpu.js';
 import { GpuTimer } from '../src/runtime/timer.js';
 import { CASES, selectCases, type BenchCase, type Op } from './cases.js';
 import { cpuName } from './optional.js';
@@ -108,8 +108,9 @@ export function parseImpls(list: string): Impl[] {
  * use it, with a note, instead of the whole benchmark.
  */
 async function openBenchDevice(log: (line: string) => void): Promise<{ device: Device; handle: NodeGpuHandle }> {
-  const handle = createNodeGpu();
-  const device = await Device.open({ gpu: handle.gpu, release: () => handle.release(), env: process.env });
+  const robustness = robustnessFromEnv();
+  const handle = createNodeGpu(dawnFlags(robustness));
+  const device = await Device.open({ gpu: handle.gpu, release: () => handle.release(), env: process.env, robustness });
   const source = diskKernelSource();
   for (const file of source.list()) {
     try {
@@ -232,7 +233,7 @@ export async function runBench(opts: BenchOptions = {}, io: BenchIo = {}): Promi
   const header = [
     `aunce bench: op ${opts.op ?? 'all'}, ${cases.length} case(s), runners ${impls.join(', ')}, up to ${timing.repeats} repetitions per case after warm-up (medians)` +
       (rounds > 1 ? `, ${rounds} interleaved rounds (median of the rounds' medians)` : ''),
-    `WebGPU device: ${device?.name ?? 'none'}`,
+    `WebGPU device: ${device ? `${device.name}; Dawn robustness ${device.robustness ? 'on' : 'off'} (AUNCE_ROBUSTNESS), for every WebGPU runner` : 'none'}`,
     `CPU: ${cpuName()}; load average ${load} at the start, ${loadText()} at the end (other work on the machine makes every number noisy)`,
     ...Object.entries(devices).map(([impl, d]) => `  ${impl}: ${d}`),
     ...unavailable.map((u) => `  ${u.impl}: not run: ${u.unavailable}`),

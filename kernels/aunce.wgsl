@@ -239,8 +239,8 @@ fn scale_of(a: u32, au: u32) -> f32 {
 
 // ‖f_{a,k}‖ for every row (normalize only)
 @compute @workgroup_size(WG)
-fn row_norms(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let i = gid.x;
+fn row_norms(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = gid.x + gid.y * nwg.x * WG;
   if (i >= p.n * p.k) {
     return;
   }

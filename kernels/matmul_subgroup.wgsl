@@ -122,12 +122,14 @@ fn store(cbase: u32, row: u32, col: u32, v: vec4<f32>) {
 }
 
 @compute @workgroup_size(WG)
-fn forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32, @builtin(subgroup_invocation_id) lane: u32) {
-  // tile of this subgroup; subgroups past the last tile compute a clamped copy and store nothing
+fn forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) li: u32, @builtin(subgroup_invocation_id) lane: u32) {
+  // tile and batch of this subgroup; subgroups past the last of either compute a clamped copy and
+  // store nothing (batches are spread over y and z when there are more than y allows)
   let index = wid.x * (WG / 8u) + li / 8u;
   let tile = min(index, p.tiles - 1u);
-  let batch = wid.y + wid.z * 65535u;
-  let valid = index < p.tiles && batch < p.batches;
+  let batch_index = wid.y + wid.z * nwg.y;
+  let batch = min(batch_index, p.batches - 1u);
+  let valid = index < p.tiles && batch_index < p.batches;
   // tiles are visited in groups of GROUP_M rows, column by column within a group, so that tiles
   // running close in time share panels of A and B in the CPU caches
   let tiles_m = p.tiles / p.tiles_n;

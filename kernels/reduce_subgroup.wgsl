@@ -92,7 +92,8 @@ fn max_rows(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg:
   let row_arg = subgroupMin(select(NONE, arg, arg != NONE && mine == m));
   let row_nan = subgroupMin(first_nan);
   if (want < mp.rows && lane == 0u) {
-    let pick = select(row_arg, row_nan, row_nan != NONE);
+    // the clamp only matters if subgroupMax ever returned a value no lane holds (it keeps the read in the row)
+    let pick = min(select(row_arg, row_nan, row_nan != NONE), mp.cols - 1u);
     values[r] = mx[base + pick];
     indices[r] = i32(pick);
   }

@@ -3,4 +3,4 @@ export * from './runtime/index.js';
 export * from './tensor/index.js';
 export * from './ops/index.js';
 export * from './losses/index.js';
-export { openDevice, createNodeGpu, diskKernelSource, fileTuningStore, cacheDir, KERNELS_DIR } from './runtime/node_gpu.js';
+export { openDevice, createNodeGpu, dawnFlags, robustnessFromEnv, diskKernelSource, fileTuningStore, cacheDir, KERNELS_DIR } from './runtime/node_gpu.js';

@@ -29,6 +29,8 @@ export interface DoctorReport {
   adapter: Device['adapter'] & { name: string };
   features: string[];
   limits: Record<string, number>;
+  /** whether buffer accesses are bounds-checked (AUNCE_ROBUSTNESS) */
+  robustness: boolean;
   openMs: number;
   kernelFiles: number;
   /** one dispatch + submit + wait, median over repeats */
@@ -63,6 +65,7 @@ export async function runDoctor(log: (line: string) => void): Promise<DoctorRepo
   try {
     log(`adapter:    ${device.name}`);
     log(`features:   ${[...device.features].sort().join(', ')}`);
+    log(`robustness: ${device.robustness ? 'on (every buffer access is bounds-checked)' : 'off (set AUNCE_ROBUSTNESS=on to bounds-check every buffer access)'}`);
     const limits: Record<string, number> = {};
     for (const k of SHOWN_LIMITS) if (k in device.limits) limits[k] = device.limits[k]!;
     log(`limits:     ${Object.entries(limits).map(([k, v]) => `${k}=${v}`).join(' ')}`);
@@ -130,6 +133,7 @@ export async function runDoctor(log: (line: string) => void): Promise<DoctorRepo
       adapter: { ...device.adapter, name: device.name },
       features: [...device.features].sort(),
       limits,
+      robustness: device.robustness,
       openMs,
       kernelFiles: device.kernels.files().length,
       dispatchRoundTripUs,

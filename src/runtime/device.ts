@@ -53,6 +53,12 @@ export interface DeviceOptions {
   env?: Record<string, string | undefined>;
   /** where measured kernel choices are kept, given the adapter (default: in memory) */
   tuning?: (adapter: AdapterDescription) => TuningStore;
+  /**
+   * Whether the platform checks buffer accesses (WebGPU's robustness). It only describes the GPU
+   * object (in Node the Dawn toggle is chosen when it is created, see node_gpu.ts); true by default,
+   * as in every browser.
+   */
+  robustness?: boolean;
 }
 
 export type BufferBinding = GPUBuffer | { buffer: GPUBuffer; offset?: number; size?: number };
@@ -123,6 +129,8 @@ export class Device {
     private readonly release: (() => void) | undefined,
     readonly env: Readonly<Record<string, string | undefined>>,
     readonly tuning: TuningStore,
+    /** whether buffer accesses are bounds-checked by the platform (DeviceOptions.robustness) */
+    readonly robustness: boolean,
   ) {
     this.pool = new BufferPool(gpuDevice, limits.maxBufferSize ?? 256 * 1024 * 1024);
     this.arena = new UniformArena(gpuDevice, limits.minUniformBufferOffsetAlignment ?? 256);
@@ -189,7 +197,7 @@ export class Device {
     }
     const features = new Set(gpuDevice.features as unknown as Iterable<string>);
     const tuning = opts.tuning ? opts.tuning(description) : memoryTuningStore();
-    const device = new Device(gpuDevice, description, features, limits, opts.release, opts.env ?? {}, tuning);
+    const device = new Device(gpuDevice, description, features, limits, opts.release, opts.env ?? {}, tuning, opts.robustness ?? true);
     try {
       if (opts.kernels) await device.kernels.loadSource(opts.kernels);
     } catch (err) {

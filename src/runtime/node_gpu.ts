@@ -23,7 +23,28 @@ export interface NodeGpuHandle {
 /** Dawn toggles we always want: exact timestamps (Dawn otherwise rounds them to ~65 us). */
 export const DEFAULT_DAWN_FLAGS = ['disable-dawn-features=timestamp_quantization'];
 
-export function createNodeGpu(flags: string[] = DEFAULT_DAWN_FLAGS): NodeGpuHandle {
+/** The Dawn device toggle that turns off robust buffer access (Tint's index clamping and Vulkan's robustBufferAccess). */
+export const NO_ROBUSTNESS_FLAG = 'enable-dawn-features=disable_robustness';
+
+/**
+ * Whether devices check every buffer access (WebGPU's robustness). Off unless AUNCE_ROBUSTNESS is
+ * `on` (or `1`): our kernels keep their own accesses in bounds (tests check every op against a
+ * float64 reference, and the kernels were audited for it), and the checks cost 1.25-1.3x on the
+ * lavapipe matmul. Native runtimes built on Dawn make the same choice. Turn it on to debug a kernel.
+ */
+export function robustnessFromEnv(env: NodeJS.ProcessEnv = process.env): boolean {
+  const v = env.AUNCE_ROBUSTNESS?.trim().toLowerCase();
+  if (v === undefined || v === '' || v === 'off' || v === '0') return false;
+  if (v === 'on' || v === '1') return true;
+  throw new Error(`AUNCE_ROBUSTNESS=${env.AUNCE_ROBUSTNESS}: expected on or off`);
+}
+
+/** The flags for Dawn's `create()`: the defaults, plus the robustness toggle when robustness is off. */
+export function dawnFlags(robustness: boolean = robustnessFromEnv()): string[] {
+  return robustness ? [...DEFAULT_DAWN_FLAGS] : [...DEFAULT_DAWN_FLAGS, NO_ROBUSTNESS_FLAG];
+}
+
+export function createNodeGpu(flags: string[] = dawnFlags()): NodeGpuHandle {
   if (!globalsInstalled) {
     // GPUBufferUsage, GPUMapMode, ... are globals in browsers; install Dawn's once.
     Object.assign(globalThis, globals);
@@ -97,11 +118,16 @@ export function fileTuningStore(adapter: AdapterDescription, dir: string = cache
   };
 }
 
-export type OpenOptions = Omit<DeviceOptions, 'gpu' | 'release'> & { dawnFlags?: string[] };
+export type OpenOptions = Omit<DeviceOptions, 'gpu' | 'release'> & {
+  /** Dawn's `create()` flags (default: `dawnFlags(robustness)`); `robustness` must then describe them */
+  dawnFlags?: string[];
+};
 
 export async function openDevice(opts: OpenOptions = {}): Promise<Device> {
-  const handle = createNodeGpu(opts.dawnFlags);
+  const robustness = opts.robustness ?? robustnessFromEnv();
+  const handle = createNodeGpu(opts.dawnFlags ?? dawnFlags(robustness));
   return Device.open({
+    robustness,
     kernels: diskKernelSource(),
     env: process.env,
     tuning: (adapter) => fileTuningStore(adapter),

@@ -19,22 +19,25 @@ describe('bench cases', () => {
 
   it('cases swin-t: the four Linear layers per stage at batch 8 [25088x96]x[96x288] ...', () => {
     expect(LINEAR_BATCH).to.equal(8);
-    const qkv = byName('linear swin-t b8 s1 qkv [25088x96]x[96x288]');
+    const qkv = byName('linear swin-t 224px b8 s1 qkv [25088x96]x[96x288]');
     expect([qkv.batch, qkv.m, qkv.k, qkv.n]).to.deep.equal([1, 25088, 96, 288]);
     expect(qkv.flops).to.equal(2 * 25088 * 96 * 288);
     expect(qkv.bytes).to.equal(4 * (25088 * 96 + 96 * 288 + 25088 * 288));
-    expect(byName('linear swin-t b8 s1 mlp2 [25088x384]x[384x96]').k).to.equal(384);
-    expect(byName('linear swin-t b8 s2 proj [6272x192]x[192x192]').m).to.equal(8 * 784);
-    expect(byName('linear swin-t b8 s3 mlp1 [1568x384]x[384x1536]').n).to.equal(1536);
-    expect(byName('linear swin-t b8 s4 qkv [392x768]x[768x2304]').m).to.equal(8 * 49);
-    expect(CASES.filter((c) => c.name.startsWith('linear swin-t'))).to.have.length(16);
+    expect(byName('linear swin-t 224px b8 s1 mlp2 [25088x384]x[384x96]').k).to.equal(384);
+    expect(byName('linear swin-t 224px b8 s2 proj [6272x192]x[192x192]').m).to.equal(8 * 784);
+    expect(byName('linear swin-t 224px b8 s3 mlp1 [1568x384]x[384x1536]').n).to.equal(1536);
+    expect(byName('linear swin-t 224px b8 s4 qkv [392x768]x[768x2304]').m).to.equal(8 * 49);
+    expect(CASES.filter((c) => c.name.startsWith('linear swin-t 224px'))).to.have.length(16);
   });
 
-  it('cases small: three stages of embed 32 at 112 px, batch 8 [6272x32]x[32x96] ...', () => {
-    const small = CASES.filter((c) => c.name.startsWith('linear small'));
-    expect(small).to.have.length(12);
-    expect(byName('linear small b8 s1 qkv [6272x32]x[32x96]').flops).to.equal(2 * 6272 * 32 * 96);
-    expect(byName('linear small b8 s3 mlp2 [392x512]x[512x128]').k).to.equal(512);
+  it('cases small: three stages of embed 32 at 112 px and at 224 px, batch 8 [6272x32]x[32x96] ...', () => {
+    expect(CASES.filter((c) => c.name.startsWith('linear small 112px'))).to.have.length(12);
+    expect(CASES.filter((c) => c.name.startsWith('linear small 224px'))).to.have.length(12);
+    expect(byName('linear small 112px b8 s1 qkv [6272x32]x[32x96]').flops).to.equal(2 * 6272 * 32 * 96);
+    expect(byName('linear small 112px b8 s3 mlp2 [392x512]x[512x128]').k).to.equal(512);
+    // 224 px: 56x56 tokens at stage 1, four times the rows of 112 px at every stage
+    expect(byName('linear small 224px b8 s1 qkv [25088x32]x[32x96]').m).to.equal(8 * 3136);
+    expect(byName('linear small 224px b8 s3 mlp2 [1568x512]x[512x128]').m).to.equal(8 * 196);
   });
 
   it('cases attention and gram: batched FLOPs and bytes count every product [192x49x32x49]', () => {

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { spawnSync } from 'node:child_process';
-import { Device, DeviceLostError, GpuError, GpuTimer, NoAdapterError, openDevice, sizeClass, Tensor, unary, WaitEstimator } from '../../src/index.js';
+import { dawnFlags, Device, DeviceLostError, GpuError, GpuTimer, matmul, NoAdapterError, openDevice, robustnessFromEnv, sizeClass, softmax, Tensor, unary, WaitEstimator } from '../../src/index.js';
 import { sharedDevice } from '../helpers.js';
 
 describe('device', () => {
@@ -13,6 +13,41 @@ describe('device', () => {
       expect(d.has(f), `lavapipe has ${f}; the device must request it`).to.equal(true);
     }
     expect(d.name).to.be.a('string').and.not.equal('');
+  });
+
+  it('device: robustness is off unless AUNCE_ROBUSTNESS turns it on; the Dawn flags follow', () => {
+    for (const v of [undefined, '', 'off', 'OFF', '0']) expect(robustnessFromEnv({ AUNCE_ROBUSTNESS: v }), String(v)).to.equal(false);
+    for (const v of ['on', 'On', '1']) expect(robustnessFromEnv({ AUNCE_ROBUSTNESS: v }), v).to.equal(true);
+    expect(() => robustnessFromEnv({ AUNCE_ROBUSTNESS: 'yes' })).to.throw(/AUNCE_ROBUSTNESS=yes: expected on or off/);
+    expect(dawnFlags(false)).to.include('enable-dawn-features=disable_robustness');
+    expect(dawnFlags(true).join(' ')).to.not.match(/robustness/);
+    // both keep exact timestamps
+    for (const r of [false, true]) expect(dawnFlags(r)).to.include('disable-dawn-features=timestamp_quantization');
+  });
+
+  it('device: with robustness on and off, kernels give the same results (the default device has it off)', async () => {
+    const off = await sharedDevice();
+    expect(off.robustness).to.equal(robustnessFromEnv());
+    const on = await openDevice({ robustness: true });
+    try {
+      expect(on.robustness).to.equal(true);
+      // odd sizes: edge tiles of every matmul variant clamp their loads
+      const m = 67, k = 33, n = 45;
+      const a = Float32Array.from({ length: m * k }, (_, i) => Math.sin(i));
+      const b = Float32Array.from({ length: k * n }, (_, i) => Math.cos(i * 0.7));
+      const run = async (d: Device) => {
+        const ta = Tensor.from(d, a, [m, k]);
+        const tb = Tensor.from(d, b, [k, n]);
+        const y = softmax(matmul(ta, tb));
+        const out = (await y.toArray()) as Float32Array;
+        for (const t of [ta, tb, y]) t.dispose();
+        return out;
+      };
+      const [x, y] = [await run(off), await run(on)];
+      expect(Array.from(x)).to.deep.equal(Array.from(y));
+    } finally {
+      on.destroy();
+    }
   });
 
   it('device: a platform with no adapter gives NoAdapterError with a remedy and releases the handle', async () => {
