@@ -19,19 +19,25 @@
 // within a group (1.5x at 2048^3 here: panels of A and B stay in the CPU caches). The TS side
 // keeps a group at 256 rows of A: 16 tiles of 16 rows, 8 of 32 (TALL).
 //
-// VEC4 (an override) reads A and B as vec4 where the operands allow it (untransposed, k and n
-// multiples of 4): one load per 4 values instead of 4, measured 1.5-2x faster here. `lhs4` and
-// `rhs4` are then the same buffers as `lhs` and `rhs` (read-only bindings may alias).
+// A_VEC and B_VEC (overrides) read A and B as vec4 where the operands allow it: one load per 4
+// values instead of 4, measured 1.5-2x faster here. `lhs4` and `rhs4` are then the same buffers as
+// `lhs` and `rhs` (read-only bindings may alias). A_VEC 1: A untransposed, k a multiple of 4 (a
+// row's next 4 values along k); 2: A transposed, m a multiple of 4 (4 rows at one k). B_VEC 1: B
+// untransposed, n a multiple of 4 (a lane's 4 columns at one k); 2: B transposed, k a multiple of
+// 4 (one column's next 4 values along k). Batch strides must be multiples of 4 too.
 //
 // EPILOGUE (an override, so the unused branches compile away): 0 stores the product; 1 stores
 // product + bias[col]; 2 adds relu; 3 adds gelu (erf form). With SAVE_PRE the pre-activation
 // z = product + bias also goes to `pre` (the backward of gelu needs it). `bias` and `pre` are
 // bound to a small dummy buffer when unused.
 enable subgroups;
+// the early return of subgroups without a tile is uniform per subgroup, which the analysis cannot see
+diagnostic(off, subgroup_uniformity);
 
 override WG: u32 = 64u; // 8 subgroups of 8 lanes
 override EPILOGUE: u32 = 0u;
-override VEC4: bool = false;
+override A_VEC: u32 = 0u;
+override B_VEC: u32 = 0u;
 override GROUP_M: u32 = 16u;
 override SAVE_PRE: bool = false;
 /** 32-row tiles (4 rows of A per lane) instead of 16 */
@@ -51,6 +57,10 @@ struct Params {
   b_bs: u32,
   c_bs: u32,
   batches: u32,
+  // split-K: K in `splits` chunks of `kchunk` (a multiple of 4), each chunk's product to its own
+  // [m, n] slice of dst (batch-major), summed by sum_splits; 1 and k when K is not split
+  splits: u32,
+  kchunk: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -123,13 +133,20 @@ fn store(cbase: u32, row: u32, col: u32, v: vec4<f32>) {
 
 @compute @workgroup_size(WG)
 fn forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) li: u32, @builtin(subgroup_invocation_id) lane: u32) {
-  // tile and batch of this subgroup; subgroups past the last of either compute a clamped copy and
-  // store nothing (batches are spread over y and z when there are more than y allows)
+  // tile and slice (batch and K chunk) of this subgroup; slices are spread over y and z when
+  // there are more than y allows
   let index = wid.x * (WG / 8u) + li / 8u;
   let tile = min(index, p.tiles - 1u);
-  let batch_index = wid.y + wid.z * nwg.y;
-  let batch = min(batch_index, p.batches - 1u);
-  let valid = index < p.tiles && batch_index < p.batches;
+  let slice = wid.y + wid.z * nwg.y;
+  let valid = index < p.tiles && slice < p.batches * p.splits;
+  // Subgroups past the last tile leave at once (all lanes together, so the subgroup operations of
+  // the others stay in uniform control flow); with few tiles they used to compute clamped copies.
+  if (!valid) {
+    return;
+  }
+  let batch = slice / p.splits;
+  let k0 = (slice % p.splits) * p.kchunk;
+  let k1 = min(p.k, k0 + p.kchunk);
   // tiles are visited in groups of GROUP_M rows, column by column within a group, so that tiles
   // running close in time share panels of A and B in the CPU caches
   let tiles_m = p.tiles / p.tiles_n;
@@ -148,9 +165,13 @@ fn forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: 
   // offsets of this lane's 4 columns, clamped so that loads stay in range (the store masks them)
   let nl = p.n - 1u;
   let cols = vec4<u32>(min(col, nl), min(col + 1u, nl), min(col + 2u, nl), min(col + 3u, nl)) * p.b_cs;
-  // with VEC4 (k and n multiples of 4, contiguous rows): the vec4 index of the same columns
+  // B_VEC 1 (n a multiple of 4, contiguous rows): the vec4 index of the same columns
   let col4 = bbase / 4u + min(col, p.n - 4u) / 4u;
   let bstep = p.b_ks / 4u;
+  // A_VEC 2 (A transposed, m a multiple of 4): the first of the 4 rows whose vec4 holds this
+  // lane's rows (all 4 of them with TALL, 2 of them at `odd` otherwise), kept inside the matrix
+  let odd = !TALL && (lane & 1u) == 1u;
+  let arow4 = batch * p.a_bs + min(row0 + select(4u * (lane / 2u), 4u * lane, TALL), p.m - 4u);
   var c00 = vec4<f32>(0.0);
   var c01 = vec4<f32>(0.0);
   var c02 = vec4<f32>(0.0);
@@ -183,7 +204,7 @@ fn forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: 
   var c71 = vec4<f32>(0.0);
   var c72 = vec4<f32>(0.0);
   var c73 = vec4<f32>(0.0);
-  for (var kk = 0u; kk < p.k; kk += 4u) {
+  for (var kk = k0; kk < k1; kk += 4u) {
     var a0: vec4<f32>;
     var a1: vec4<f32>;
     var a2: vec4<f32>;
@@ -192,29 +213,61 @@ fn forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: 
     var b1: vec4<f32>;
     var b2: vec4<f32>;
     var b3: vec4<f32>;
-    if (VEC4) {
-      a0 = lhs4[(abase0 + kk) / 4u];
-      a1 = lhs4[(abase1 + kk) / 4u];
-      if (TALL) {
-        a2 = lhs4[(abase2 + kk) / 4u];
-        a3 = lhs4[(abase3 + kk) / 4u];
+    if (kk + 4u <= k1) {
+      if (A_VEC == 1u) {
+        a0 = lhs4[(abase0 + kk) / 4u];
+        a1 = lhs4[(abase1 + kk) / 4u];
+        if (TALL) {
+          a2 = lhs4[(abase2 + kk) / 4u];
+          a3 = lhs4[(abase3 + kk) / 4u];
+        }
+      } else if (A_VEC == 2u) {
+        // A transposed: 4 consecutive rows at each of k .. k+3, one vec4 each (a 4x4 block whose
+        // transpose is free: the components are separate registers here)
+        let l0 = lhs4[(arow4 + kk * p.a_ks) / 4u];
+        let l1 = lhs4[(arow4 + (kk + 1u) * p.a_ks) / 4u];
+        let l2 = lhs4[(arow4 + (kk + 2u) * p.a_ks) / 4u];
+        let l3 = lhs4[(arow4 + (kk + 3u) * p.a_ks) / 4u];
+        if (TALL) {
+          a0 = vec4<f32>(l0.x, l1.x, l2.x, l3.x);
+          a1 = vec4<f32>(l0.y, l1.y, l2.y, l3.y);
+          a2 = vec4<f32>(l0.z, l1.z, l2.z, l3.z);
+          a3 = vec4<f32>(l0.w, l1.w, l2.w, l3.w);
+        } else {
+          // 2 rows per lane: odd lanes take the upper half of the block
+          a0 = select(vec4<f32>(l0.x, l1.x, l2.x, l3.x), vec4<f32>(l0.z, l1.z, l2.z, l3.z), odd);
+          a1 = select(vec4<f32>(l0.y, l1.y, l2.y, l3.y), vec4<f32>(l0.w, l1.w, l2.w, l3.w), odd);
+        }
+      } else {
+        a0 = load_a(abase0, kk);
+        a1 = load_a(abase1, kk);
+        if (TALL) {
+          a2 = load_a(abase2, kk);
+          a3 = load_a(abase3, kk);
+        }
       }
-      let bi = col4 + kk * bstep;
-      b0 = rhs4[bi];
-      b1 = rhs4[bi + bstep];
-      b2 = rhs4[bi + 2u * bstep];
-      b3 = rhs4[bi + 3u * bstep];
-    } else if (kk + 4u <= p.k) {
-      a0 = load_a(abase0, kk);
-      a1 = load_a(abase1, kk);
-      if (TALL) {
-        a2 = load_a(abase2, kk);
-        a3 = load_a(abase3, kk);
+      if (B_VEC == 1u) {
+        let bi = col4 + kk * bstep;
+        b0 = rhs4[bi];
+        b1 = rhs4[bi + bstep];
+        b2 = rhs4[bi + 2u * bstep];
+        b3 = rhs4[bi + 3u * bstep];
+      } else if (B_VEC == 2u) {
+        // B transposed: each of this lane's 4 columns at k .. k+3, one vec4 each
+        let q0 = rhs4[(bbase + cols.x + kk) / 4u];
+        let q1 = rhs4[(bbase + cols.y + kk) / 4u];
+        let q2 = rhs4[(bbase + cols.z + kk) / 4u];
+        let q3 = rhs4[(bbase + cols.w + kk) / 4u];
+        b0 = vec4<f32>(q0.x, q1.x, q2.x, q3.x);
+        b1 = vec4<f32>(q0.y, q1.y, q2.y, q3.y);
+        b2 = vec4<f32>(q0.z, q1.z, q2.z, q3.z);
+        b3 = vec4<f32>(q0.w, q1.w, q2.w, q3.w);
+      } else {
+        b0 = load_b(bbase + kk * p.b_ks, cols);
+        b1 = load_b(bbase + (kk + 1u) * p.b_ks, cols);
+        b2 = load_b(bbase + (kk + 2u) * p.b_ks, cols);
+        b3 = load_b(bbase + (kk + 3u) * p.b_ks, cols);
       }
-      b0 = load_b(bbase + kk * p.b_ks, cols);
-      b1 = load_b(bbase + (kk + 1u) * p.b_ks, cols);
-      b2 = load_b(bbase + (kk + 2u) * p.b_ks, cols);
-      b3 = load_b(bbase + (kk + 3u) * p.b_ks, cols);
     } else {
       // the k tail (k mod 4 values), read with bounds checks
       a0 = vec4<f32>(a_at(abase0, kk), a_at(abase0, kk + 1u), a_at(abase0, kk + 2u), a_at(abase0, kk + 3u));
@@ -263,10 +316,7 @@ fn forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: 
       c73 = mac(c73, subgroupBroadcast(a3, 7u), b0, b1, b2, b3);
     }
   }
-  if (!valid) {
-    return;
-  }
-  let cbase = batch * p.c_bs;
+  let cbase = slice * p.c_bs;
   store(cbase, row0 + rl * 0u, col, c00);
   store(cbase, row0 + rl * 0u + 1u, col, c01);
   store(cbase, row0 + rl * 1u, col, c10);
@@ -301,4 +351,31 @@ fn forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: 
     store(cbase, row0 + 30u, col, c72);
     store(cbase, row0 + 31u, col, c73);
   }
+}
+
+// ---- split-K: the sum of the chunks' products -------------------------------------------------
+
+struct SumParams {
+  mn: u32, // elements of one product
+  splits: u32,
+  total: u32, // batches * mn
+}
+
+@group(0) @binding(8) var<uniform> sp: SumParams;
+@group(0) @binding(9) var<storage, read> parts: array<f32>;
+
+// dst[b, i] = sum over s of parts[b, s, i], in the order of s (the same result every run)
+@compute @workgroup_size(WG)
+fn sum_splits(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = gid.x + gid.y * nwg.x * WG;
+  if (i >= sp.total) {
+    return;
+  }
+  let b = i / sp.mn;
+  let base = b * sp.splits * sp.mn + i % sp.mn;
+  var s = 0.0;
+  for (var t = 0u; t < sp.splits; t++) {
+    s += parts[base + t * sp.mn];
+  }
+  dst[i] = s;
 }

@@ -7,7 +7,7 @@
 import type { Device } from '../runtime/device.js';
 import type { OverrideValues } from '../runtime/kernels.js';
 import { operandStrides, registerMatmulVariant, type Activation, type Epilogue, type MatmulProblem, type MatmulVariant } from './matmul_variants.js';
-import { kernel } from './support.js';
+import { grid1d, kernel } from './support.js';
 
 const WG = 64;
 const TILE_N = 32;
@@ -40,20 +40,55 @@ export const subgroup32Matmul = subgroupVariant('subgroup32', 32);
 
 const ACT_CODE: Record<Activation, number> = { none: 1, relu: 2, gelu: 3 };
 
+/**
+ * How the kernel reads A and B (A_VEC, B_VEC; see kernels/matmul_subgroup.wgsl): as vec4 where the
+ * 4 values a lane wants next are contiguous and start on a 16-byte boundary (the run length and
+ * the batch stride multiples of 4), else as scalars. A: along k untransposed (1), across 4 rows
+ * transposed (2); B: across 4 columns untransposed (1), along k transposed (2). Transposed A is
+ * the weight gradient of every Linear (dY^T X), transposed B its forward (x W^T).
+ */
+export function vectorLoads(p: MatmulProblem): { A_VEC: number; B_VEC: number } {
+  const a = p.aBatchStride % 4 !== 0 ? 0 : p.transA ? (p.m % 4 === 0 ? 2 : 0) : p.k % 4 === 0 ? 1 : 0;
+  const b = p.bBatchStride % 4 !== 0 ? 0 : p.transB ? (p.k % 4 === 0 ? 2 : 0) : p.n % 4 === 0 ? 1 : 0;
+  return { A_VEC: a, B_VEC: b };
+}
+
+/** split-K aims at this many subgroup tiles in all (4 workgroups: work for both lavapipe threads) */
+const SPLIT_TARGET_TILES = 32;
+/** and gives every chunk at least this many values of K (the partial sums cost m n per chunk) */
+const SPLIT_MIN_CHUNK = 256;
+
+/**
+ * How a product's K is split (split-K): products with few output tiles and a long K (the weight
+ * gradients dY^T X of a Linear over all the tokens of a batch, e.g. [96 x 32] over K = 50176)
+ * would otherwise run on one workgroup, one lavapipe thread. Each of `splits` chunks of `kchunk`
+ * values (a multiple of 4) goes to its own slice; sum_splits adds the slices in a fixed order.
+ * Products with an epilogue are not split (it applies to the sum).
+ */
+export function splitK(p: MatmulProblem, tiles: number, epilogue: boolean): { splits: number; kchunk: number } {
+  const slices = tiles * p.batch;
+  if (epilogue || p.k < 2 * SPLIT_MIN_CHUNK || slices >= SPLIT_TARGET_TILES) return { splits: 1, kchunk: p.k };
+  const want = Math.min(Math.ceil(SPLIT_TARGET_TILES / slices), Math.floor(p.k / SPLIT_MIN_CHUNK));
+  const kchunk = Math.ceil(p.k / want / 4) * 4;
+  return { splits: Math.ceil(p.k / kchunk), kchunk };
+}
+
 function dispatch(device: Device, p: MatmulProblem, a: GPUBuffer, b: GPUBuffer, out: GPUBuffer, ep: Epilogue | null, tileM: 16 | 32): void {
   const s = operandStrides(p);
   const tilesN = Math.ceil(p.n / TILE_N);
   const tiles = Math.ceil(p.m / tileM) * tilesN;
   const max = device.limits.maxComputeWorkgroupsPerDimension ?? 65535;
+  const { splits, kchunk } = splitK(p, tiles, ep !== null);
+  const slices = p.batch * splits;
+  const mn = p.m * p.n;
+  const parts = splits > 1 ? device.pool.acquire(4 * slices * mn, 'matmul split-K partial products') : null;
   // groups of 256 rows of A either way (GROUP_M tile rows): for 32-row tiles, groups of 8 beat
   // groups of 16 by 1.07-1.3x in 9 of 10 interleaved comparisons (1024^3, 2048^3, Swin-T Linear
   // shapes), 0.96x in the tenth
   const base: OverrideValues = tileM === 32 ? { WG, TALL: true, GROUP_M: 8 } : { WG };
   const overrides: OverrideValues = ep ? { ...base, EPILOGUE: ACT_CODE[ep.act], SAVE_PRE: ep.pre !== null } : base;
-  // vec4 loads need rows of A and B (and batch offsets) that start on 16-byte boundaries
-  const vec4 = !p.transA && !p.transB && p.k % 4 === 0 && p.n % 4 === 0 && p.aBatchStride % 4 === 0 && p.bBatchStride % 4 === 0;
-  device.dispatch(kernel(device, 'matmul_subgroup.wgsl', 'forward', { ...overrides, VEC4: vec4 }), {
-    buffers: { lhs: a, rhs: b, lhs4: a, rhs4: b, dst: out, bias: ep?.bias ?? device.dummyBuffer(), pre: ep?.pre ?? device.dummyBuffer(true) },
+  device.dispatch(kernel(device, 'matmul_subgroup.wgsl', 'forward', { ...overrides, ...vectorLoads(p) }), {
+    buffers: { lhs: a, rhs: b, lhs4: a, rhs4: b, dst: parts ?? out, bias: ep?.bias ?? device.dummyBuffer(), pre: ep?.pre ?? device.dummyBuffer(true) },
     uniforms: {
       p: {
         m: p.m,
@@ -67,12 +102,23 @@ function dispatch(device: Device, p: MatmulProblem, a: GPUBuffer, b: GPUBuffer, 
         b_cs: s.bCol,
         a_bs: p.aBatchStride,
         b_bs: p.bBatchStride,
-        c_bs: p.m * p.n,
+        c_bs: mn,
         batches: p.batch,
+        splits,
+        kchunk,
       },
     },
-    workgroups: [Math.ceil(tiles / (WG / 8)), Math.min(p.batch, max), Math.ceil(p.batch / max)],
+    workgroups: [Math.ceil(tiles / (WG / 8)), Math.min(slices, max), Math.ceil(slices / max)],
   });
+  if (parts) {
+    device.dispatch(kernel(device, 'matmul_subgroup.wgsl', 'sum_splits', { WG }), {
+      buffers: { parts, dst: out },
+      uniforms: { sp: { mn, splits, total: p.batch * mn } },
+      workgroups: grid1d(device, p.batch * mn, WG),
+    });
+    // Pool buffers are reused in queue order: work recorded later cannot overwrite it early.
+    device.pool.release(parts);
+  }
 }
 
 registerMatmulVariant(subgroupMatmul);

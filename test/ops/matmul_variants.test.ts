@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { openDevice, Tensor, type Device } from '../../src/index.js';
+import { splitK } from '../../src/ops/matmul_subgroup.js';
 import { makeTiledMatmul, tiledMatmul, tileSizesUnsupported } from '../../src/ops/matmul_tiled.js';
 import { matmulVariants, type MatmulProblem, type MatmulVariant } from '../../src/ops/matmul_variants.js';
 import { nd } from '../../src/ref/ndarray.js';
@@ -76,6 +77,10 @@ const CASES: Case[] = [
   c('taller, two groups of 32-row tiles (vec4 loads)', problem(545, 72, 20)),
   c('taller, two groups of 32-row tiles, k tail', problem(545, 70, 22)),
   c('huge batch, B broadcast', problem(2, 3, 4, { batch: 70000, bBatchStride: 0 })),
+  // few output tiles and a long K: the subgroup variants split K (see splitK)
+  c('split K', problem(20, 24, 1000)),
+  c('split K, k tail, A transposed (vec4 across rows)', problem(36, 40, 1001, { transA: true })),
+  c('split K, batch, B transposed (vec4 along k)', problem(12, 20, 600, { batch: 2, transB: true, aBatchStride: 12 * 600, bBatchStride: 20 * 600 })),
 ];
 
 /** Elements an operand needs: the last batch's offset plus one matrix. */
@@ -122,6 +127,23 @@ describe('matmul variants', () => {
   it('matmul variants: the tiled and f16 variants are registered', () => {
     const names = variants.map((v) => v.name);
     expect(names).to.include.members(['tiled', 'f16']);
+  });
+
+  it('matmul subgroup split-K: few tiles and a long K split into chunks of a multiple of 4 [96x32x50176]', () => {
+    // a Linear's weight gradient: 6 tiles of 16x32 over 50176 tokens -> 6 chunks, 36 slices
+    expect(splitK(problem(96, 32, 50176, { transA: true }), 6, false)).to.deep.equal({ splits: 6, kchunk: 8364 });
+    // the chunks cover K exactly once: the last one is shorter
+    for (const [k, tiles] of [[1001, 2], [50176, 1], [600, 3], [4096, 31]] as const) {
+      const { splits, kchunk } = splitK(problem(16, 16, k), tiles, false);
+      expect(kchunk % 4, `k ${k}`).to.equal(0);
+      expect((splits - 1) * kchunk).to.be.below(k);
+      expect(splits * kchunk).to.be.at.least(k);
+      expect(splits * tiles, `k ${k}`).to.be.at.most(32 + tiles);
+    }
+    // no split: enough tiles, a short K, or an epilogue (it applies to the sum)
+    expect(splitK(problem(1024, 1024, 1024), 1024, false).splits).to.equal(1);
+    expect(splitK(problem(16, 32, 511), 1, false).splits).to.equal(1);
+    expect(splitK(problem(16, 32, 50176), 1, true).splits).to.equal(1);
   });
 
   for (const v of variants) {
