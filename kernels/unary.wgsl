@@ -166,3 +166,14 @@ fn fill(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     out[i] = fp.value;
   }
 }
+
+// 4 values per thread (the size a multiple of 4; fp.n counts vec4s)
+@group(0) @binding(1) var<storage, read_write> out4: array<vec4<f32>>;
+
+@compute @workgroup_size(WG)
+fn fill4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = gid.x + gid.y * nwg.x * WG;
+  if (i < fp.n) {
+    out4[i] = vec4<f32>(fp.value);
+  }
+}

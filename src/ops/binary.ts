@@ -24,6 +24,33 @@ function broadcastStrides(shape: Shape, outShape: Shape): number[] {
   return out;
 }
 
+/**
+ * The output shape and both inputs' strides with size-1 dims dropped and neighbouring dims merged
+ * where both inputs walk them as one (stride of the outer = stride of the inner x its size), so
+ * that the kernel divides once per remaining dim: [N, C] + [C] is rank 2, not 8.
+ */
+export function mergeBroadcastDims(shape: Shape, sa: readonly number[], sb: readonly number[]): { rank: number; shape: number[]; a: number[]; b: number[] } {
+  const off = MAX_RANK - shape.length;
+  const dims: [number, number, number][] = [];
+  for (let d = 0; d < shape.length; d++) {
+    const n = shape[d]!;
+    if (n === 1) continue;
+    const cur: [number, number, number] = [n, sa[off + d]!, sb[off + d]!];
+    const last = dims[dims.length - 1];
+    if (last && last[1] === cur[1] * n && last[2] === cur[2] * n) {
+      last[0] *= n;
+      last[1] = cur[1];
+      last[2] = cur[2];
+    } else dims.push(cur);
+  }
+  return {
+    rank: dims.length,
+    shape: packDims(dims.map((d) => d[0])),
+    a: packDims(dims.map((d) => d[1]), 0),
+    b: packDims(dims.map((d) => d[2]), 0),
+  };
+}
+
 export function binary(op: BinaryOp, a: Tensor, b: Tensor): Tensor {
   const device = checkInputs(op, [a, b]);
   const shape = broadcastShapes(op, a.shape, b.shape);
@@ -31,13 +58,21 @@ export function binary(op: BinaryOp, a: Tensor, b: Tensor): Tensor {
   const code = BINARY_OPS[op];
   const n = y.size;
   const same = sameShape(a.shape, b.shape);
+  const merged = mergeBroadcastDims(shape, broadcastStrides(a.shape, shape), broadcastStrides(b.shape, shape));
   const params = {
     n,
-    out_shape: packDims(shape),
-    a_strides: broadcastStrides(a.shape, shape),
-    b_strides: broadcastStrides(b.shape, shape),
+    rank: merged.rank,
+    out_shape: merged.shape,
+    a_strides: merged.a,
+    b_strides: merged.b,
   };
-  if (same) {
+  if (same && n % 4 === 0) {
+    device.dispatch(kernel(device, FILE, 'forward_same4', { OP: code, WG }), {
+      buffers: { sa4: a.buffer, sb4: b.buffer, sy4: y.buffer },
+      uniforms: { sp: { n: n / 4 } },
+      workgroups: grid1d(device, n / 4, WG),
+    });
+  } else if (same) {
     device.dispatch(kernel(device, FILE, 'forward_same', { OP: code, WG }), {
       buffers: { sa: a.buffer, sb: b.buffer, sy: y.buffer },
       uniforms: { sp: { n } },

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { binary, BINARY_OPS, Tensor, type BinaryOp } from '../../src/index.js';
+import { mergeBroadcastDims } from '../../src/ops/binary.js';
 import { binaryRef, binaryVjp } from '../../src/ref/binary.js';
 import { map, type NDArray } from '../../src/ref/ndarray.js';
 import { checkFiniteDiff, checkGpu, randn, sharedDevice, uniform } from '../helpers.js';
@@ -19,11 +20,28 @@ const SHAPES: [number[], number[]][] = [
   [[2, 3], []],
   [[1], [5, 1]],
   [[2, 0, 3], [3]],
+  // same shapes, a multiple of 4: 4 values per thread
+  [[2, 6, 4], [2, 6, 4]],
+  // dims that merge (4 x 6 walked as one by both) and dims that do not
+  [[3, 4, 6], [3, 1, 1]],
+  [[5, 2, 3, 4], [2, 1, 4]],
 ];
 
 const TOL = { fwd: { atol: 1e-6, rtol: 1e-5 }, bwd: { atol: 1e-5, rtol: 1e-4 } };
 
 describe('binary ops', () => {
+  it('binary merge: size-1 dims dropped, dims both inputs walk as one merged [N, C] + [C] -> rank 2', () => {
+    const pad = (xs: number[], fill: number) => [...new Array<number>(8 - xs.length).fill(fill), ...xs];
+    // [4, 5, 6] + [6]: a walks 4 x 5 as one, b too (stride 0): rank 2
+    let m = mergeBroadcastDims([4, 5, 6], pad([30, 6, 1], 0), pad([0, 0, 1], 0));
+    expect([m.rank, m.shape.slice(-2), m.a.slice(-2), m.b.slice(-2)]).to.deep.equal([2, [20, 6], [6, 1], [0, 1]]);
+    // [3, 1, 4] * [3, 1, 1]: the size-1 dim goes, 3 and 4 do not merge (b is broadcast along 4)
+    m = mergeBroadcastDims([3, 1, 4], pad([4, 4, 1], 0), pad([1, 1, 0], 0));
+    expect([m.rank, m.shape.slice(-2), m.a.slice(-2), m.b.slice(-2)]).to.deep.equal([2, [3, 4], [4, 1], [1, 0]]);
+    // all ones: rank 0, offset 0
+    expect(mergeBroadcastDims([1, 1], pad([1, 1], 0), pad([0, 0], 0)).rank).to.equal(0);
+  });
+
   for (const op of Object.keys(BINARY_OPS) as BinaryOp[]) {
     it(`${op} reference: gradient matches finite differences [4, 1, 5] x [1, 3, 1]`, () => {
       const [a, b] = inputsFor(op, [4, 1, 5], [1, 3, 1], 3);

@@ -63,11 +63,18 @@ describe('unary ops', () => {
     expect([...y]).to.deep.equal([-8, -27, 64]);
   });
 
-  it('fullLike gpu: fills without an upload [2, 70000]', async () => {
+  it('fullLike gpu: fills without an upload, 4 at a time or one by one [2, 70000], [3, 7]', async () => {
     const d = await sharedDevice();
-    const t = Tensor.empty(d, [2, 70000]).fullLike(2.5);
-    const v = await t.toArray();
-    expect(v.every((x) => x === 2.5)).to.equal(true);
+    for (const shape of [[2, 70000], [3, 7], [1]]) {
+      // over a buffer that held other values, so that a missed element shows
+      const old = Tensor.from(d, new Float32Array(shape[0]! * (shape[1] ?? 1)).fill(-9), shape);
+      old.dispose();
+      const t = Tensor.empty(d, shape).fullLike(2.5);
+      const v = await t.toArray();
+      expect(v.length).to.equal(old.size);
+      expect(v.every((x) => x === 2.5), `${shape}`).to.equal(true);
+      t.dispose();
+    }
   });
 
   it('exp gpu: a tensor larger than one grid row (70000 workgroups of 256) [17920000]', async function () {
