@@ -59,9 +59,9 @@ export function binary(op: BinaryOp, a: Tensor, b: Tensor): Tensor {
   const n = y.size;
   const same = sameShape(a.shape, b.shape);
   const merged = mergeBroadcastDims(shape, broadcastStrides(a.shape, shape), broadcastStrides(b.shape, shape));
+  const rank = Math.max(merged.rank, 1);
   const params = {
     n,
-    rank: merged.rank,
     out_shape: merged.shape,
     a_strides: merged.a,
     b_strides: merged.b,
@@ -79,7 +79,7 @@ export function binary(op: BinaryOp, a: Tensor, b: Tensor): Tensor {
       workgroups: grid1d(device, n, WG),
     });
   } else {
-    device.dispatch(kernel(device, FILE, 'forward', { OP: code, WG }), {
+    device.dispatch(kernel(device, FILE, 'forward', { OP: code, WG, RANK: rank }), {
       buffers: { a: a.buffer, b: b.buffer, y: y.buffer },
       uniforms: { p: params },
       workgroups: grid1d(device, n, WG),
@@ -88,7 +88,7 @@ export function binary(op: BinaryOp, a: Tensor, b: Tensor): Tensor {
   return record(op, [a, b], y, (dy) => {
     const ga = Tensor.empty(device, shape);
     const gb = Tensor.empty(device, shape);
-    device.dispatch(kernel(device, FILE, 'backward', { OP: code, WG }), {
+    device.dispatch(kernel(device, FILE, 'backward', { OP: code, WG, RANK: rank }), {
       buffers: { ba: a.buffer, bb: b.buffer, by: y.buffer, dy: dy.buffer, ga: ga.buffer, gb: gb.buffer },
       uniforms: { bp: params },
       workgroups: grid1d(device, n, WG),
