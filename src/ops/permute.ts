@@ -36,17 +36,18 @@ export function collapseView(shape: readonly number[], strides: readonly number[
 }
 
 /**
- * Uniforms of a strided view for kernels/permute.wgsl, and whether it may move vec4s (innermost
- * axis contiguous, its size, the other strides and the base all divisible by 4).
+ * Uniforms of a strided view for kernels/permute.wgsl, its rank after merging (the RANK override,
+ * at least 1), and whether it may move vec4s (innermost axis contiguous, its size, the other
+ * strides and the base all divisible by 4).
  */
-export function stridedPlan(shape: readonly number[], strides: readonly number[], base: number): { vec4: boolean; view: Record<string, number | number[]> } {
+export function stridedPlan(shape: readonly number[], strides: readonly number[], base: number): { vec4: boolean; rank: number; view: Record<string, number | number[]> } {
   const c = collapseView(shape, strides);
   const r = c.shape.length;
   const vec4 = r > 0 && c.strides[r - 1] === 1 && c.shape[r - 1]! % 4 === 0 && base % 4 === 0 && c.strides.every((s, d) => d === r - 1 || s % 4 === 0);
   const q = vec4 ? 4 : 1;
   const vShape = c.shape.map((n, d) => (d === r - 1 ? n / q : n));
   const vStrides = c.strides.map((s, d) => (d === r - 1 ? s : s / q));
-  return { vec4, view: { n: numel(shape) / q, rank: r, base: base / q, shape: packDims(vShape), strides: packDims(vStrides, 0) } };
+  return { vec4, rank: Math.max(r, 1), view: { n: numel(shape) / q, base: base / q, shape: packDims(vShape), strides: packDims(vStrides, 0) } };
 }
 
 /**
@@ -56,8 +57,8 @@ export function stridedPlan(shape: readonly number[], strides: readonly number[]
 export function stridedRead(x: Tensor, shape: readonly number[], strides: readonly number[], base = 0, outShape: readonly number[] = shape): Tensor {
   const device = x.device;
   const y = Tensor.empty(device, outShape, x.dtype);
-  const { vec4, view } = stridedPlan(shape, strides, base);
-  device.dispatch(kernel(device, FILE, vec4 ? 'read_view_vec4' : 'read_view', { WG }), {
+  const { vec4, rank, view } = stridedPlan(shape, strides, base);
+  device.dispatch(kernel(device, FILE, vec4 ? 'read_view_vec4' : 'read_view', { WG, RANK: rank }), {
     buffers: vec4 ? { xv: x.buffer, yv: y.buffer } : { x: x.buffer, y: y.buffer },
     uniforms: { p: view },
     workgroups: grid1d(device, view.n as number, WG),
@@ -71,8 +72,8 @@ export function stridedRead(x: Tensor, shape: readonly number[], strides: readon
  */
 export function stridedWrite(src: Tensor, dst: Tensor, shape: readonly number[], strides: readonly number[], base = 0): void {
   const device = src.device;
-  const { vec4, view } = stridedPlan(shape, strides, base);
-  device.dispatch(kernel(device, FILE, vec4 ? 'write_view_vec4' : 'write_view', { WG }), {
+  const { vec4, rank, view } = stridedPlan(shape, strides, base);
+  device.dispatch(kernel(device, FILE, vec4 ? 'write_view_vec4' : 'write_view', { WG, RANK: rank }), {
     buffers: vec4 ? { srcv: src.buffer, dstv: dst.buffer } : { src: src.buffer, dst: dst.buffer },
     uniforms: { p: view },
     workgroups: grid1d(device, view.n as number, WG),
