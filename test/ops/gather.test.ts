@@ -24,6 +24,8 @@ const CASES: [string, number[], number, number[]][] = [
   ['empty outer axis', [0, 5], 1, [1, 1, 4]],
   ['size-1 axis', [3, 1, 4], 1, [0, 0, 0]],
   ['rank 6', [2, 1, 3, 4, 2, 3], 3, [3, 1, 3, 0]],
+  // rows of a multiple of 4 values: moved 4 at a time
+  ['rows of 8 (vec4)', [2, 9, 8], 1, randomIndices(12, 9, 4)],
 ];
 
 describe('gather ops', () => {
@@ -69,18 +71,21 @@ describe('gather ops', () => {
     expect(t.disposed, 'a caller-owned index tensor is left alone').to.equal(false);
   });
 
-  it('indexSelect gpu: out-of-range indices in an i32 tensor (unchecked) read as 0 and get no gradient [4, 3]', async () => {
+  it('indexSelect gpu: out-of-range indices in an i32 tensor (unchecked) read as 0 and get no gradient [4, 3], [4, 4]', async () => {
     const idx = [1, -1, 4, 2147483647, -2147483648, 3];
     const d = await sharedDevice();
     const t = Tensor.from(d, new Int32Array(idx), [idx.length]);
-    await checkGpu({
-      name: 'indexSelect',
-      inputs: [randn([4, 3], 5)],
-      gpu: ([x]) => indexSelect(x!, 0, t),
-      ref: ([x]) => indexSelectRef(x!, 0, idx),
-      vjp: ([x], dy) => [indexSelectVjp(x!, 0, idx, roundF32(dy))],
-      ...TOL,
-    });
+    // rows of 3 values move one by one, rows of 4 as a vec4
+    for (const shape of [[4, 3], [4, 4]]) {
+      await checkGpu({
+        name: 'indexSelect',
+        inputs: [randn(shape, 5)],
+        gpu: ([x]) => indexSelect(x!, 0, t),
+        ref: ([x]) => indexSelectRef(x!, 0, idx),
+        vjp: ([x], dy) => [indexSelectVjp(x!, 0, idx, roundF32(dy))],
+        ...TOL,
+      });
+    }
   });
 
   it('indexSelect gpu: the gradient of each entry counts how often it was picked (embedding-style) [5]', async () => {
