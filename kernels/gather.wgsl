@@ -25,19 +25,27 @@ struct Params {
 @group(0) @binding(2) var<storage, read> indices: array<i32>;
 @group(0) @binding(3) var<storage, read_write> y: array<u32>;
 
+const NONE: u32 = 0xffffffffu;
+
+// Where output element i comes from in x (in the thread's units), or NONE for an index out of range.
+fn source_of(i: u32) -> u32 {
+  let r = i % p.inner;
+  let oj = i / p.inner;
+  let j = oj % p.k;
+  let o = oj / p.k;
+  let a = bitcast<u32>(indices[j]);
+  return select(NONE, (o * p.n + a) * p.inner + r, a < p.n);
+}
+
 @compute @workgroup_size(WG)
 fn forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let i = gid.x + gid.y * nwg.x * WG;
   if (i >= p.total) {
     return;
   }
-  let r = i % p.inner;
-  let oj = i / p.inner;
-  let j = oj % p.k;
-  let o = oj / p.k;
-  let a = bitcast<u32>(indices[j]);
-  if (a < p.n) {
-    y[i] = x[(o * p.n + a) * p.inner + r];
+  let origin = source_of(i);
+  if (origin != NONE) {
+    y[i] = x[origin];
   } else {
     y[i] = 0u;
   }
@@ -54,13 +62,9 @@ fn forward4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgrou
   if (i >= p.total) {
     return;
   }
-  let r = i % p.inner;
-  let oj = i / p.inner;
-  let j = oj % p.k;
-  let o = oj / p.k;
-  let a = bitcast<u32>(indices[j]);
-  if (a < p.n) {
-    y4[i] = x4[(o * p.n + a) * p.inner + r];
+  let origin = source_of(i);
+  if (origin != NONE) {
+    y4[i] = x4[origin];
   } else {
     y4[i] = vec4<u32>(0u);
   }
