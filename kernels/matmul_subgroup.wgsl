@@ -42,6 +42,8 @@ override GROUP_M: u32 = 16u;
 override SAVE_PRE: bool = false;
 /** 32-row tiles (4 rows of A per lane) instead of 16 */
 override TALL: bool = false;
+/** split-K (p.splits > 1): the slice index carries the chunk of K */
+override SPLIT: bool = false;
 
 struct Params {
   m: u32,
@@ -144,9 +146,14 @@ fn forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: 
   if (!valid) {
     return;
   }
-  let batch = slice / p.splits;
-  let k0 = (slice % p.splits) * p.kchunk;
-  let k1 = min(p.k, k0 + p.kchunk);
+  var batch = slice;
+  var k0 = 0u;
+  var k1 = p.k;
+  if (SPLIT) {
+    batch = slice / p.splits;
+    k0 = (slice % p.splits) * p.kchunk;
+    k1 = min(p.k, k0 + p.kchunk);
+  }
   // tiles are visited in groups of GROUP_M rows, column by column within a group, so that tiles
   // running close in time share panels of A and B in the CPU caches
   let tiles_m = p.tiles / p.tiles_n;
@@ -213,7 +220,8 @@ fn forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: 
     var b1: vec4<f32>;
     var b2: vec4<f32>;
     var b3: vec4<f32>;
-    if (kk + 4u <= k1) {
+    // (k is a multiple of 4 with A_VEC 1 or B_VEC 2: no tail, and the test folds away)
+    if (A_VEC == 1u || B_VEC == 2u || kk + 4u <= k1) {
       if (A_VEC == 1u) {
         a0 = lhs4[(abase0 + kk) / 4u];
         a1 = lhs4[(abase1 + kk) / 4u];

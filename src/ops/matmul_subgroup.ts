@@ -87,7 +87,7 @@ function dispatch(device: Device, p: MatmulProblem, a: GPUBuffer, b: GPUBuffer, 
   // shapes), 0.96x in the tenth
   const base: OverrideValues = tileM === 32 ? { WG, TALL: true, GROUP_M: 8 } : { WG };
   const overrides: OverrideValues = ep ? { ...base, EPILOGUE: ACT_CODE[ep.act], SAVE_PRE: ep.pre !== null } : base;
-  device.dispatch(kernel(device, 'matmul_subgroup.wgsl', 'forward', { ...overrides, ...vectorLoads(p) }), {
+  device.dispatch(kernel(device, 'matmul_subgroup.wgsl', 'forward', { ...overrides, ...vectorLoads(p), ...(splits > 1 ? { SPLIT: true } : {}) }), {
     buffers: { lhs: a, rhs: b, lhs4: a, rhs4: b, dst: parts ?? out, bias: ep?.bias ?? device.dummyBuffer(), pre: ep?.pre ?? device.dummyBuffer(true) },
     uniforms: {
       p: {
