@@ -103,10 +103,12 @@ function sumPass(device: Device, src: Tensor, out: Tensor, s: AxisSplit, chunk: 
     });
     return;
   }
-  const n = segs * s.inner;
-  device.dispatch(kernel(device, FILE, 'sum_axis', { WG }), {
-    buffers: { sx: src.buffer, sout: out.buffer },
-    uniforms: { sp: { n, len: s.len, inner: s.inner, chunk, nchunks, scale } },
+  // 4 columns per invocation where the rows allow it (the same additions, in the same order)
+  const q = s.inner % 4 === 0 ? 4 : 1;
+  const n = (segs * s.inner) / q;
+  device.dispatch(kernel(device, FILE, q === 4 ? 'sum_axis4' : 'sum_axis', { WG }), {
+    buffers: q === 4 ? { sx4: src.buffer, sout4: out.buffer } : { sx: src.buffer, sout: out.buffer },
+    uniforms: { sp: { n, len: s.len, inner: s.inner / q, chunk, nchunks, scale } },
     workgroups: grid1d(device, n, WG),
   });
 }

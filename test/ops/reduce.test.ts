@@ -32,6 +32,8 @@ const SUM_CASES: Case[] = [
   [[3, 10000], -1, false], // long rows, few outputs: two passes
   [[9000, 2], 0, false], // long strided axis: two passes
   [[300000], undefined, false], // full reduction: partial sums, then the partials
+  [[37, 12], 0, false], // rows of a multiple of 4: 4 columns per invocation
+  [[2, 9000, 8], 1, true], // the same over a long strided axis: two passes
 ];
 
 const lenOf = (shape: number[], axis: number | undefined) => (axis === undefined ? shape.reduce((a, b) => a * b, 1) : shape.at(axis)!);
