@@ -230,21 +230,22 @@ fn forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: 
           a3 = lhs4[(abase3 + kk) / 4u];
         }
       } else if (A_VEC == 2u) {
-        // A transposed: 4 consecutive rows at each of k .. k+3, one vec4 each (a 4x4 block whose
-        // transpose is free: the components are separate registers here)
-        let l0 = lhs4[(arow4 + kk * p.a_ks) / 4u];
-        let l1 = lhs4[(arow4 + (kk + 1u) * p.a_ks) / 4u];
-        let l2 = lhs4[(arow4 + (kk + 2u) * p.a_ks) / 4u];
-        let l3 = lhs4[(arow4 + (kk + 3u) * p.a_ks) / 4u];
+        // A transposed: 4 consecutive rows at each of k .. k+3, one vec4 each; the block's
+        // transpose (its rows along k) is free here, where vector components are separate registers
+        let rows = transpose(mat4x4<f32>(
+          lhs4[(arow4 + kk * p.a_ks) / 4u],
+          lhs4[(arow4 + (kk + 1u) * p.a_ks) / 4u],
+          lhs4[(arow4 + (kk + 2u) * p.a_ks) / 4u],
+          lhs4[(arow4 + (kk + 3u) * p.a_ks) / 4u]));
         if (TALL) {
-          a0 = vec4<f32>(l0.x, l1.x, l2.x, l3.x);
-          a1 = vec4<f32>(l0.y, l1.y, l2.y, l3.y);
-          a2 = vec4<f32>(l0.z, l1.z, l2.z, l3.z);
-          a3 = vec4<f32>(l0.w, l1.w, l2.w, l3.w);
+          a0 = rows[0];
+          a1 = rows[1];
+          a2 = rows[2];
+          a3 = rows[3];
         } else {
           // 2 rows per lane: odd lanes take the upper half of the block
-          a0 = select(vec4<f32>(l0.x, l1.x, l2.x, l3.x), vec4<f32>(l0.z, l1.z, l2.z, l3.z), odd);
-          a1 = select(vec4<f32>(l0.y, l1.y, l2.y, l3.y), vec4<f32>(l0.w, l1.w, l2.w, l3.w), odd);
+          a0 = select(rows[0], rows[2], odd);
+          a1 = select(rows[1], rows[3], odd);
         }
       } else {
         a0 = load_a(abase0, kk);
@@ -262,14 +263,15 @@ fn forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: 
         b3 = rhs4[bi + 3u * bstep];
       } else if (B_VEC == 2u) {
         // B transposed: each of this lane's 4 columns at k .. k+3, one vec4 each
-        let q0 = rhs4[(bbase + cols.x + kk) / 4u];
-        let q1 = rhs4[(bbase + cols.y + kk) / 4u];
-        let q2 = rhs4[(bbase + cols.z + kk) / 4u];
-        let q3 = rhs4[(bbase + cols.w + kk) / 4u];
-        b0 = vec4<f32>(q0.x, q1.x, q2.x, q3.x);
-        b1 = vec4<f32>(q0.y, q1.y, q2.y, q3.y);
-        b2 = vec4<f32>(q0.z, q1.z, q2.z, q3.z);
-        b3 = vec4<f32>(q0.w, q1.w, q2.w, q3.w);
+        let ks = transpose(mat4x4<f32>(
+          rhs4[(bbase + cols.x + kk) / 4u],
+          rhs4[(bbase + cols.y + kk) / 4u],
+          rhs4[(bbase + cols.z + kk) / 4u],
+          rhs4[(bbase + cols.w + kk) / 4u]));
+        b0 = ks[0];
+        b1 = ks[1];
+        b2 = ks[2];
+        b3 = ks[3];
       } else {
         b0 = load_b(bbase + kk * p.b_ks, cols);
         b1 = load_b(bbase + (kk + 1u) * p.b_ks, cols);

@@ -35,21 +35,27 @@ struct SumParams {
 @group(0) @binding(1) var<storage, read> sx: array<f32>;
 @group(0) @binding(2) var<storage, read_write> sout: array<f32>;
 
-@compute @workgroup_size(WG)
-fn sum_axis(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let t = gid.x + gid.y * nwg.x * WG;
-  if (t >= sp.n) {
-    return;
-  }
+// Output t of sum_axis(4): the offset of its first term and how many terms (stride sp.inner).
+fn sum_span(t: u32) -> vec2<u32> {
   let i = t % sp.inner;
   let q = t / sp.inner;
   let c = q % sp.nchunks;
   let o = q / sp.nchunks;
   let l0 = c * sp.chunk;
   let l1 = min(sp.len, l0 + sp.chunk);
-  var off = (o * sp.len + l0) * sp.inner + i;
+  return vec2<u32>((o * sp.len + l0) * sp.inner + i, l1 - l0);
+}
+
+@compute @workgroup_size(WG)
+fn sum_axis(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let t = gid.x + gid.y * nwg.x * WG;
+  if (t >= sp.n) {
+    return;
+  }
+  let span = sum_span(t);
+  var off = span.x;
   var acc = 0.0;
-  for (var l = l0; l < l1; l++) {
+  for (var l = 0u; l < span.y; l++) {
     acc += sx[off];
     off += sp.inner;
   }
@@ -67,15 +73,10 @@ fn sum_axis4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgro
   if (t >= sp.n) {
     return;
   }
-  let i = t % sp.inner;
-  let q = t / sp.inner;
-  let c = q % sp.nchunks;
-  let o = q / sp.nchunks;
-  let l0 = c * sp.chunk;
-  let l1 = min(sp.len, l0 + sp.chunk);
-  var off = (o * sp.len + l0) * sp.inner + i;
+  let span = sum_span(t);
+  var off = span.x;
   var acc = vec4<f32>(0.0);
-  for (var l = l0; l < l1; l++) {
+  for (var l = 0u; l < span.y; l++) {
     acc += sx4[off];
     off += sp.inner;
   }
