@@ -17,7 +17,8 @@
 //   forward        S_i = q_i K^T * scale + bias[h] + mask[b % nw]; o_i = softmax(S_i) V in one pass
 //                  over the keys (running maximum m_i and sum, the accumulator rescaled as m_i
 //                  grows). With SAVE_P, S and lse_i = m_i + log(sum_j exp(S_ij - m_i)) go to
-//                  `saved` ([Bw, heads, T, T] scores, then [Bw, heads, T] lse) for the backward,
+//                  `saved` ([Bw, heads, T, tp] scores, tp = T rounded up to a multiple of 4, then [Bw, heads, T]
+//                  lse) for the backward,
 //                  which recomputes P_ij = exp(S_ij - lse_i).
 //   backward_rows  dP_ij = dO_i . v_j, dS_ij = P_ij (dP_ij - dO_i . o_i) (stored to `dscore`),
 //                  dq_i = scale * sum_j dS_ij k_j
@@ -45,11 +46,14 @@ struct Params {
   dh: u32,
   nw: u32,
   scale: f32,
+  // row stride of the saved scores and of dscore: t rounded up to a multiple of 4, so that the sum
+  // of dscore over windows (the bias gradient) reads 4 values at a time
+  tp: u32,
 }
 
-/** Where the row log-sum-exps start in the saved buffer: after the [Bw, heads, T, T] scores. */
+/** Where the row log-sum-exps start in the saved buffer: after the [Bw, heads, T, tp] scores. */
 fn lseAt(x: Params) -> u32 {
-  return (x.tasks / x.blocks) * x.t * x.t;
+  return (x.tasks / x.blocks) * x.t * x.tp;
 }
 
 /** The rows (A, B) of lane `lane` in the block starting at row0, clamped to t - 1. */
@@ -206,7 +210,7 @@ fn forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: 
   }
   let bias_row = ((bh % p.heads) * p.t + i) * p.t;
   let mask_row = (((bh / p.heads) % p.nw) * p.t + i) * p.t;
-  let srow = (bh * p.t + i) * p.t;
+  let srow = (bh * p.t + i) * p.tp;
   let live = vec2<bool>(want < p.tasks && row0 + lane < p.t, want < p.tasks && row0 + 8u + lane < p.t);
   // one pass over the keys: m is the running maximum, total the running sum of exp(s - m), and
   // acc the running sum of exp(s - m) v_j, rescaled by exp(m_old - m) as m grows
@@ -351,7 +355,7 @@ fn backward_rows(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups)
       }
     }
   }
-  let prow = (bh * bp.t + i) * bp.t;
+  let prow = (bh * bp.t + i) * bp.tp;
   let live = vec2<bool>(want < bp.tasks && row0 + lane < bp.t, want < bp.tasks && row0 + 8u + lane < bp.t);
   let lse_at = lseAt(bp) + bh * bp.t;
   let row_lse = vec2<f32>(rs[lse_at + i.x], select(0.0, rs[lse_at + i.y], ROWS == 2u));
@@ -451,10 +455,10 @@ fn backward_cols(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups)
       acc2[c * 8u + e] = vec4<f32>(0.0);
     }
   }
-  let pmat = bh * cp.t * cp.t;
+  let pmat = bh * cp.t * cp.tp;
   let lse_at = lseAt(cp) + bh * cp.t;
   for (var i = 0u; i < cp.t; i++) {
-    let at = pmat + i * cp.t;
+    let at = pmat + i * cp.tp;
     let lse = cs[lse_at + i];
     var pij = vec2<f32>(exp(cs[at + j.x] - lse), 0.0);
     var dsij = vec2<f32>(cds[at + j.x], 0.0);

@@ -24,6 +24,7 @@ import { shapeStr } from '../tensor/shape.js';
 import { needsGrad, record } from '../tensor/tape.js';
 import { Tensor } from '../tensor/tensor.js';
 import { sum } from './reduce.js';
+import { sliceAxis } from './slice.js';
 import { checkInputs, grid1d, kernel } from './support.js';
 
 const FILE = 'window_attention.wgsl';
@@ -122,11 +123,13 @@ export function windowAttention(q: Tensor, k: Tensor, v: Tensor, opts: WindowAtt
   const inputs = bias ? [q, k, v, bias] : [q, k, v];
   if (opts.rows !== undefined && opts.rows !== 1 && opts.rows !== 2) throw new RangeError(`${op}: rows must be 1 or 2, got ${String(opts.rows)}`);
   /** the work split of one kernel: 8 * rows rows of one (window, head) per subgroup */
+  // row stride of the saved scores and of dscore (see kernels/window_attention.wgsl)
+  const tp = Math.ceil(d.t / 4) * 4;
   const split = (entry: Entry) => {
     const rows = opts.rows ?? defaultRows(entry, d.t);
     const blocks = Math.ceil(d.t / (LANES * rows));
     const tasks = d.bw * d.heads * blocks;
-    const params = { tasks, blocks, heads: d.heads, t: d.t, dh: d.dh, nw: d.nw, scale: opts.scale };
+    const params = { tasks, blocks, heads: d.heads, t: d.t, dh: d.dh, nw: d.nw, scale: opts.scale, tp };
     return { rows, params, groups: grid1d(device, tasks, WG / LANES), any: tasks > 0 };
   };
   const nc = Math.ceil(d.dh / 32);
@@ -134,7 +137,7 @@ export function windowAttention(q: Tensor, k: Tensor, v: Tensor, opts: WindowAtt
   if (vec4 && d.dh % 4 !== 0) throw new RangeError(`windowAttention: vec4 needs dh % 4 == 0, got dh = ${d.dh}`);
   const train = needsGrad(inputs);
   const out = Tensor.empty(device, q.shape);
-  const saved = train ? Tensor.empty(device, [d.bw * d.heads * d.t * (d.t + 1)]) : null;
+  const saved = train ? Tensor.empty(device, [d.bw * d.heads * d.t * (tp + 1)]) : null;
   const fwd = split('forward');
   if (fwd.any) {
     device.dispatch(kernel(device, FILE, 'forward', { WG, NC: nc, ROWS: fwd.rows, HAS_BIAS: !!bias, HAS_MASK: !!mask, SAVE_P: train, VEC4: vec4 }), {
@@ -157,7 +160,7 @@ export function windowAttention(q: Tensor, k: Tensor, v: Tensor, opts: WindowAtt
     const dq = Tensor.empty(device, q.shape);
     const dk = Tensor.empty(device, q.shape);
     const dv = Tensor.empty(device, q.shape);
-    const ds = Tensor.empty(device, [d.bw, d.heads, d.t, d.t]);
+    const ds = Tensor.empty(device, [d.bw, d.heads, d.t, tp]);
     if (fwd.any) {
       const r = split('backward_rows');
       device.dispatch(kernel(device, FILE, 'backward_rows', { WG, NC: nc, ROWS: r.rows, VEC4: vec4 }), {
@@ -174,10 +177,13 @@ export function windowAttention(q: Tensor, k: Tensor, v: Tensor, opts: WindowAtt
     }
     let dbias: Tensor | null = null;
     if (bias?.requiresGrad) {
-      const flat = ds.view([d.bw, d.heads * d.t * d.t]);
+      // over windows 4 values at a time (rows padded to tp), then the padding dropped
+      const flat = ds.view([d.bw, d.heads * d.t * tp]);
       const summed = sum(flat, 0);
-      dbias = summed.view(bias.shape);
-      summed.dispose();
+      const rows = summed.view([d.heads, d.t, tp]);
+      const cut = tp === d.t ? rows : sliceAxis(rows, 2, 0, d.t);
+      dbias = cut.view(bias.shape);
+      for (const t of new Set([summed, rows, cut])) t.dispose();
       flat.dispose();
     }
     ds.dispose();
