@@ -60,7 +60,7 @@ struct Params {
   c_bs: u32,
   batches: u32,
   // split-K: K in `splits` chunks of `kchunk` (a multiple of 4), each chunk's product to its own
-  // [m, n] slice of dst (batch-major), summed by sum_splits; 1 and k when K is not split
+  // [m, n] slice of dst (batch-major), summed by reduce.wgsl's sum_axis; 1 and k when K is not split
   splits: u32,
   kchunk: u32,
 }
@@ -137,10 +137,9 @@ fn store(cbase: u32, row: u32, col: u32, v: vec4<f32>) {
 fn forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) li: u32, @builtin(subgroup_invocation_id) lane: u32) {
   // tile and slice (batch and K chunk) of this subgroup; slices are spread over y and z when
   // there are more than y allows
-  let index = wid.x * (WG / 8u) + li / 8u;
-  let tile = min(index, p.tiles - 1u);
+  let tile = wid.x * (WG / 8u) + li / 8u;
   let slice = wid.y + wid.z * nwg.y;
-  let valid = index < p.tiles && slice < p.batches * p.splits;
+  let valid = tile < p.tiles && slice < p.batches * p.splits;
   // Subgroups past the last tile leave at once (all lanes together, so the subgroup operations of
   // the others stay in uniform control flow); with few tiles they used to compute clamped copies.
   if (!valid) {
@@ -363,29 +362,3 @@ fn forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: 
   }
 }
 
-// ---- split-K: the sum of the chunks' products -------------------------------------------------
-
-struct SumParams {
-  mn: u32, // elements of one product
-  splits: u32,
-  total: u32, // batches * mn
-}
-
-@group(0) @binding(8) var<uniform> sp: SumParams;
-@group(0) @binding(9) var<storage, read> parts: array<f32>;
-
-// dst[b, i] = sum over s of parts[b, s, i], in the order of s (the same result every run)
-@compute @workgroup_size(WG)
-fn sum_splits(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let i = gid.x + gid.y * nwg.x * WG;
-  if (i >= sp.total) {
-    return;
-  }
-  let b = i / sp.mn;
-  let base = b * sp.splits * sp.mn + i % sp.mn;
-  var s = 0.0;
-  for (var t = 0u; t < sp.splits; t++) {
-    s += parts[base + t * sp.mn];
-  }
-  dst[i] = s;
-}

@@ -7,7 +7,8 @@
 import type { Device } from '../runtime/device.js';
 import type { OverrideValues } from '../runtime/kernels.js';
 import { operandStrides, registerMatmulVariant, type Activation, type Epilogue, type MatmulProblem, type MatmulVariant } from './matmul_variants.js';
-import { grid1d, kernel } from './support.js';
+import { recordSumAxis } from './reduce.js';
+import { kernel } from './support.js';
 
 const WG = 64;
 const TILE_N = 32;
@@ -62,7 +63,7 @@ const SPLIT_MIN_CHUNK = 256;
  * How a product's K is split (split-K): products with few output tiles and a long K (the weight
  * gradients dY^T X of a Linear over all the tokens of a batch, e.g. [96 x 32] over K = 50176)
  * would otherwise run on one workgroup, one lavapipe thread. Each of `splits` chunks of `kchunk`
- * values (a multiple of 4) goes to its own slice; sum_splits adds the slices in a fixed order.
+ * values (a multiple of 4) goes to its own slice; reduce's sum_axis adds the slices in a fixed order.
  * Products with an epilogue are not split (it applies to the sum).
  */
 export function splitK(p: MatmulProblem, tiles: number, epilogue: boolean): { splits: number; kchunk: number } {
@@ -111,11 +112,8 @@ function dispatch(device: Device, p: MatmulProblem, a: GPUBuffer, b: GPUBuffer, 
     workgroups: [Math.ceil(tiles / (WG / 8)), Math.min(slices, max), Math.ceil(slices / max)],
   });
   if (parts) {
-    device.dispatch(kernel(device, 'matmul_subgroup.wgsl', 'sum_splits', { WG }), {
-      buffers: { parts, dst: out },
-      uniforms: { sp: { mn, splits, total: p.batch * mn } },
-      workgroups: grid1d(device, p.batch * mn, WG),
-    });
+    // parts is [batch, splits, m n]: the chunks' products added in a fixed order
+    recordSumAxis(device, parts, out, { outer: p.batch, len: splits, inner: mn });
     // Pool buffers are reused in queue order: work recorded later cannot overwrite it early.
     device.pool.release(parts);
   }

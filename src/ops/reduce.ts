@@ -103,11 +103,28 @@ function sumPass(device: Device, src: Tensor, out: Tensor, s: AxisSplit, chunk: 
     });
     return;
   }
-  // 4 columns per invocation where the rows allow it (the same additions, in the same order)
+  recordSumAxis(device, src.buffer, out.buffer, s, chunk, nchunks, scale);
+}
+
+/**
+ * Records out[o, c, i] = scale * the sum of src[o, l, i] over l in chunk c (kernels/reduce.wgsl
+ * sum_axis) on raw buffers, src read as [outer, len, inner]: the plain pass of sum(), also used by
+ * the matmul variants that split K. 4 columns per invocation where the rows allow it (the same
+ * additions, in the same order).
+ */
+export function recordSumAxis(
+  device: Device,
+  src: GPUBuffer,
+  out: GPUBuffer,
+  s: Pick<AxisSplit, 'outer' | 'len' | 'inner'>,
+  chunk = s.len,
+  nchunks = 1,
+  scale = 1,
+): void {
   const q = s.inner % 4 === 0 ? 4 : 1;
-  const n = (segs * s.inner) / q;
+  const n = (s.outer * nchunks * s.inner) / q;
   device.dispatch(kernel(device, FILE, q === 4 ? 'sum_axis4' : 'sum_axis', { WG }), {
-    buffers: q === 4 ? { sx4: src.buffer, sout4: out.buffer } : { sx: src.buffer, sout: out.buffer },
+    buffers: q === 4 ? { sx4: src, sout4: out } : { sx: src, sout: out },
     uniforms: { sp: { n, len: s.len, inner: s.inner / q, chunk, nchunks, scale } },
     workgroups: grid1d(device, n, WG),
   });
