@@ -7,6 +7,8 @@
 //   2   gelu(z + b)      dy * gelu'(pre)              pre = z + b
 //
 // HAS_BIAS = false ignores `bias`; SAVE_PRE = false leaves `pre` alone (both then bound to dummies).
+// act_backward4 is act_backward 4 values per invocation, for sizes that are a multiple of 4 (vec4
+// loads: on lavapipe one load per 4 values instead of 4, 2-2.5x faster for the GELU backward).
 
 override WG: u32 = 256u;
 override ACT: u32 = 0u;
@@ -67,6 +69,10 @@ struct BackParams {
 @group(0) @binding(2) var<storage, read> dy: array<f32>;
 @group(0) @binding(3) var<storage, read_write> dz: array<f32>;
 
+fn gelu_grad(v: f32) -> f32 {
+  return 0.5 * (1.0 + erf_approx(v * SQRT1_2)) + v * INV_SQRT_2PI * exp(-0.5 * v * v);
+}
+
 @compute @workgroup_size(WG)
 fn act_backward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let i = gid.x + gid.y * nwg.x * WG;
@@ -77,9 +83,30 @@ fn act_backward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_work
   switch ACT {
     case 1u: { dz[i] = select(0.0, g, saved[i] > 0.0); }
     case 2u: {
-      let v = saved[i];
-      dz[i] = g * (0.5 * (1.0 + erf_approx(v * SQRT1_2)) + v * INV_SQRT_2PI * exp(-0.5 * v * v));
+      dz[i] = g * gelu_grad(saved[i]);
     }
     default: { dz[i] = g; }
+  }
+}
+
+@group(0) @binding(0) var<uniform> bp4: BackParams;
+@group(0) @binding(1) var<storage, read> saved4: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read> dy4: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read_write> dz4: array<vec4<f32>>;
+
+@compute @workgroup_size(WG)
+fn act_backward4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = gid.x + gid.y * nwg.x * WG;
+  if (i >= bp4.n) {
+    return;
+  }
+  let g = dy4[i];
+  switch ACT {
+    case 1u: { dz4[i] = select(vec4<f32>(0.0), g, saved4[i] > vec4<f32>(0.0)); }
+    case 2u: {
+      let v = saved4[i];
+      dz4[i] = g * vec4<f32>(gelu_grad(v.x), gelu_grad(v.y), gelu_grad(v.z), gelu_grad(v.w));
+    }
+    default: { dz4[i] = g; }
   }
 }

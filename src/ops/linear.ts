@@ -62,11 +62,19 @@ export function linear(x: Tensor, weight: Tensor, bias: Tensor | null = null, ac
       if (act !== 'none') {
         const saved = act === 'relu' ? out : pre!;
         const g = Tensor.empty(device, [rowCount, outF]);
-        device.dispatch(kernel(device, FILE, 'act_backward', { WG, ACT: ACT_CODE[act] }), {
-          buffers: { saved: saved.buffer, dy: dy.buffer, dz: g.buffer },
-          uniforms: { bp: { n: g.size } },
-          workgroups: grid1d(device, g.size, WG),
-        });
+        if (g.size % 4 === 0) {
+          device.dispatch(kernel(device, FILE, 'act_backward4', { WG, ACT: ACT_CODE[act] }), {
+            buffers: { saved4: saved.buffer, dy4: dy.buffer, dz4: g.buffer },
+            uniforms: { bp4: { n: g.size / 4 } },
+            workgroups: grid1d(device, g.size / 4, WG),
+          });
+        } else {
+          device.dispatch(kernel(device, FILE, 'act_backward', { WG, ACT: ACT_CODE[act] }), {
+            buffers: { saved: saved.buffer, dy: dy.buffer, dz: g.buffer },
+            uniforms: { bp: { n: g.size } },
+            workgroups: grid1d(device, g.size, WG),
+          });
+        }
         dz.dispose();
         dz = g;
       }
