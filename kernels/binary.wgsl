@@ -9,13 +9,18 @@
 //   5  max(a, b)             dy * [a >= b]            dy * [a < b]
 //
 // Shapes travel as MAX_RANK = 8 dims (two vec4<u32>), leading dims padded with 1; a broadcast
-// input has stride 0 along the dims it is broadcast in. `backward` writes both partials at the
-// output's shape; `sum_to` then sums a partial down to its input's shape.
+// input has stride 0 along the dims it is broadcast in. `backward` writes the partials that are
+// wanted (WANT_A, WANT_B; the other output is bound to a dummy) at the output's shape; `sum_to`
+// then sums a partial down to its input's shape. The host needs no kernel for add's partials
+// (they are dy itself).
 //
 // Names of locals and parameters never repeat a global's: wgsl_reflect matches resources by name.
 
 override OP: u32 = 0u;
 override WG: u32 = 256u;
+/** backward: whether ga (WANT_A) and gb (WANT_B) are written */
+override WANT_A: bool = true;
+override WANT_B: bool = true;
 // the dims that matter (the host drops size-1 dims and merges dims both inputs walk as one), an
 // override so that the index loop unrolls: a loop bound read at run time made it 1.3x slower here
 override RANK: u32 = 8u;
@@ -162,8 +167,12 @@ fn backward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgrou
     case 5u: { da = select(0.0, g, av >= bv); db = select(g, 0.0, av >= bv); }
     default: {}
   }
-  ga[i] = da;
-  gb[i] = db;
+  if (WANT_A) {
+    ga[i] = da;
+  }
+  if (WANT_B) {
+    gb[i] = db;
+  }
 }
 
 // Sums `big` (of shape big_shape) down to small_shape (same rank, each dim either equal or 1).

@@ -86,14 +86,19 @@ export function binary(op: BinaryOp, a: Tensor, b: Tensor): Tensor {
     });
   }
   return record(op, [a, b], y, (dy) => {
-    const ga = Tensor.empty(device, shape);
-    const gb = Tensor.empty(device, shape);
-    device.dispatch(kernel(device, FILE, 'backward', { OP: code, WG, RANK: rank }), {
-      buffers: { ba: a.buffer, bb: b.buffer, by: y.buffer, dy: dy.buffer, ga: ga.buffer, gb: gb.buffer },
+    const wantA = a.requiresGrad;
+    const wantB = b.requiresGrad;
+    if (!wantA && !wantB) return [null, null];
+    // add passes dy through (the tape gives each input its own view); sumToShape frees the view
+    if (op === 'add') return [wantA ? sumToShape(dy.detach(), a.shape) : null, wantB ? sumToShape(dy.detach(), b.shape) : null];
+    const ga = wantA ? Tensor.empty(device, shape) : null;
+    const gb = wantB ? Tensor.empty(device, shape) : null;
+    device.dispatch(kernel(device, FILE, 'backward', { OP: code, WG, RANK: rank, WANT_A: wantA, WANT_B: wantB }), {
+      buffers: { ba: a.buffer, bb: b.buffer, by: y.buffer, dy: dy.buffer, ga: ga?.buffer ?? device.dummyBuffer(true), gb: gb?.buffer ?? device.dummyBuffer(true) },
       uniforms: { bp: params },
       workgroups: grid1d(device, n, WG),
     });
-    return [sumToShape(ga, a.shape, a.requiresGrad), sumToShape(gb, b.shape, b.requiresGrad)];
+    return [ga && sumToShape(ga, a.shape), gb && sumToShape(gb, b.shape)];
   });
 }
 

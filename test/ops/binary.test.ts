@@ -61,6 +61,35 @@ describe('binary ops', () => {
     }
   }
 
+  // only one input wants a gradient: the kernel writes that partial alone (WANT_A / WANT_B), and
+  // add passes dy through, summed down where the input was broadcast
+  for (const op of Object.keys(BINARY_OPS) as BinaryOp[]) {
+    for (const [sa, sb] of [[[3, 4, 6], [3, 1, 1]], [[2, 6, 4], [2, 6, 4]]] as [number[], number[]][]) {
+      for (const grad of [[true, false], [false, true]]) {
+        it(`${op} gpu: only input ${grad[0] ? 'a' : 'b'} wants a gradient [${sa}] x [${sb}]`, async () => {
+          await checkGpu({
+            name: `${op} grad ${grad}`,
+            inputs: inputsFor(op, sa, sb, 5),
+            gpu: ([a, b]) => binary(op, a!, b!),
+            ref: ([a, b]) => binaryRef(op, a!, b!),
+            vjp: ([a, b], dy) => binaryVjp(op, a!, b!, dy),
+            grad,
+            ...TOL,
+          });
+        });
+      }
+    }
+  }
+
+  it('add gpu: the same tensor on both sides gets twice the gradient, dy is left intact [4]', async () => {
+    const d = await sharedDevice();
+    const a = Tensor.from(d, [1, 2, 3, 4], [4], { requiresGrad: true });
+    const dy = Tensor.from(d, [1, -1, 0.5, 2], [4]);
+    a.add(a).backward(dy);
+    expect([...(await a.grad!.toArray())]).to.deep.equal([2, -2, 1, 4]);
+    expect([...(await dy.toArray())]).to.deep.equal([1, -1, 0.5, 2]);
+  });
+
   it('add gpu: a gradient flows only to inputs that require one [3]', async () => {
     const d = await sharedDevice();
     const a = Tensor.from(d, [1, 2, 3], [3], { requiresGrad: true });
