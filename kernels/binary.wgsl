@@ -135,6 +135,42 @@ fn forward_same4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wor
   }
 }
 
+// Broadcasting, 4 outputs per invocation along the innermost dim (its size a multiple of 4): an
+// input whose innermost stride is 1 is read as vec4 (A4, B4; its other strides multiples of 4),
+// one whose stride is 0 is read once and splat. A bias add [N, C] + [C] or a per-sample scale
+// [B, T C] * [B, 1] then loads a quarter as often and divides once per 4 outputs. q4.n counts vec4s.
+override A4: bool = true;
+override B4: bool = true;
+
+@group(0) @binding(0) var<uniform> q4: Params;
+@group(0) @binding(1) var<storage, read> qa: array<f32>;
+@group(0) @binding(2) var<storage, read> qb: array<f32>;
+@group(0) @binding(3) var<storage, read_write> qy4: array<vec4<f32>>;
+@group(0) @binding(4) var<storage, read> qa4: array<vec4<f32>>;
+@group(0) @binding(5) var<storage, read> qb4: array<vec4<f32>>;
+
+@compute @workgroup_size(WG)
+fn forward4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = gid.x + gid.y * nwg.x * WG;
+  if (i >= q4.n) {
+    return;
+  }
+  let o = offsets(4u * i, q4.out_shape, q4.a_strides, q4.b_strides);
+  var u: vec4<f32>;
+  var v: vec4<f32>;
+  if (A4) {
+    u = qa4[o.x / 4u];
+  } else {
+    u = vec4<f32>(qa[o.x]);
+  }
+  if (B4) {
+    v = qb4[o.y / 4u];
+  } else {
+    v = vec4<f32>(qb[o.y]);
+  }
+  qy4[i] = vec4<f32>(apply(u.x, v.x), apply(u.y, v.y), apply(u.z, v.z), apply(u.w, v.w));
+}
+
 @group(0) @binding(0) var<uniform> bp: Params;
 @group(0) @binding(1) var<storage, read> ba: array<f32>;
 @group(0) @binding(2) var<storage, read> bb: array<f32>;
@@ -143,6 +179,21 @@ fn forward_same4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wor
 @group(0) @binding(5) var<storage, read_write> ga: array<f32>;
 @group(0) @binding(6) var<storage, read_write> gb: array<f32>;
 
+// (da, db) of one output: dy times the partial derivatives (yv: the output, read by pow only)
+fn partials(av: f32, bv: f32, yv: f32, g: f32) -> vec2<f32> {
+  switch OP {
+    case 1u: { return vec2<f32>(g, -g); }
+    case 2u: { return vec2<f32>(g * bv, g * av); }
+    case 3u: { return vec2<f32>(g / bv, -g * av / (bv * bv)); }
+    case 4u: {
+      // d(a^b)/db = a^b ln a; zero where a^b is zero (a = 0, b > 0), as the limit gives
+      return vec2<f32>(select(g * bv * powf(av, bv - 1.0), 0.0, bv == 0.0), select(g * yv * log(av), 0.0, yv == 0.0));
+    }
+    case 5u: { return vec2<f32>(select(0.0, g, av >= bv), select(g, 0.0, av >= bv)); }
+    default: { return vec2<f32>(g, g); }
+  }
+}
+
 @compute @workgroup_size(WG)
 fn backward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let i = gid.x + gid.y * nwg.x * WG;
@@ -150,28 +201,63 @@ fn backward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgrou
     return;
   }
   let o = offsets(i, bp.out_shape, bp.a_strides, bp.b_strides);
-  let av = ba[o.x];
-  let bv = bb[o.y];
-  let g = dy[i];
-  var da = g;
-  var db = g;
-  switch OP {
-    case 1u: { db = -g; }
-    case 2u: { da = g * bv; db = g * av; }
-    case 3u: { da = g / bv; db = -g * av / (bv * bv); }
-    case 4u: {
-      da = select(g * bv * powf(av, bv - 1.0), 0.0, bv == 0.0);
-      // d(a^b)/db = a^b ln a; zero where a^b is zero (a = 0, b > 0), as the limit gives
-      db = select(g * by[i] * log(av), 0.0, by[i] == 0.0);
-    }
-    case 5u: { da = select(0.0, g, av >= bv); db = select(g, 0.0, av >= bv); }
-    default: {}
+  var yv = 0.0;
+  if (OP == 4u) {
+    yv = by[i];
   }
+  let d = partials(ba[o.x], bb[o.y], yv, dy[i]);
   if (WANT_A) {
-    ga[i] = da;
+    ga[i] = d.x;
   }
   if (WANT_B) {
-    gb[i] = db;
+    gb[i] = d.y;
+  }
+}
+
+// backward for the broadcasts forward4 takes (A4, B4 as there): 4 outputs per invocation.
+@group(0) @binding(0) var<uniform> r4: Params;
+@group(0) @binding(1) var<storage, read> ra: array<f32>;
+@group(0) @binding(2) var<storage, read> rb: array<f32>;
+@group(0) @binding(3) var<storage, read> ry4: array<vec4<f32>>;
+@group(0) @binding(4) var<storage, read> rdy4: array<vec4<f32>>;
+@group(0) @binding(5) var<storage, read_write> rga4: array<vec4<f32>>;
+@group(0) @binding(6) var<storage, read_write> rgb4: array<vec4<f32>>;
+@group(0) @binding(7) var<storage, read> ra4: array<vec4<f32>>;
+@group(0) @binding(8) var<storage, read> rb4: array<vec4<f32>>;
+
+@compute @workgroup_size(WG)
+fn backward4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = gid.x + gid.y * nwg.x * WG;
+  if (i >= r4.n) {
+    return;
+  }
+  let o = offsets(4u * i, r4.out_shape, r4.a_strides, r4.b_strides);
+  var u: vec4<f32>;
+  var v: vec4<f32>;
+  if (A4) {
+    u = ra4[o.x / 4u];
+  } else {
+    u = vec4<f32>(ra[o.x]);
+  }
+  if (B4) {
+    v = rb4[o.y / 4u];
+  } else {
+    v = vec4<f32>(rb[o.y]);
+  }
+  var yv = vec4<f32>(0.0);
+  if (OP == 4u) {
+    yv = ry4[i];
+  }
+  let g = rdy4[i];
+  let d0 = partials(u.x, v.x, yv.x, g.x);
+  let d1 = partials(u.y, v.y, yv.y, g.y);
+  let d2 = partials(u.z, v.z, yv.z, g.z);
+  let d3 = partials(u.w, v.w, yv.w, g.w);
+  if (WANT_A) {
+    rga4[i] = vec4<f32>(d0.x, d1.x, d2.x, d3.x);
+  }
+  if (WANT_B) {
+    rgb4[i] = vec4<f32>(d0.y, d1.y, d2.y, d3.y);
   }
 }
 

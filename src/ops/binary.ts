@@ -66,6 +66,7 @@ export function binary(op: BinaryOp, a: Tensor, b: Tensor): Tensor {
     a_strides: merged.a,
     b_strides: merged.b,
   };
+  const vec4 = broadcastVec4(merged);
   if (same && n % 4 === 0) {
     device.dispatch(kernel(device, FILE, 'forward_same4', { OP: code, WG }), {
       buffers: { sa4: a.buffer, sb4: b.buffer, sy4: y.buffer },
@@ -77,6 +78,12 @@ export function binary(op: BinaryOp, a: Tensor, b: Tensor): Tensor {
       buffers: { sa: a.buffer, sb: b.buffer, sy: y.buffer },
       uniforms: { sp: { n } },
       workgroups: grid1d(device, n, WG),
+    });
+  } else if (vec4 !== null) {
+    device.dispatch(kernel(device, FILE, 'forward4', { OP: code, WG, RANK: rank, ...vec4 }), {
+      buffers: { qa: a.buffer, qb: b.buffer, qa4: a.buffer, qb4: b.buffer, qy4: y.buffer },
+      uniforms: { q4: { ...params, n: n / 4 } },
+      workgroups: grid1d(device, n / 4, WG),
     });
   } else {
     device.dispatch(kernel(device, FILE, 'forward', { OP: code, WG, RANK: rank }), {
@@ -93,11 +100,23 @@ export function binary(op: BinaryOp, a: Tensor, b: Tensor): Tensor {
     if (op === 'add') return [wantA ? sumToShape(dy.detach(), a.shape) : null, wantB ? sumToShape(dy.detach(), b.shape) : null];
     const ga = wantA ? Tensor.empty(device, shape) : null;
     const gb = wantB ? Tensor.empty(device, shape) : null;
-    device.dispatch(kernel(device, FILE, 'backward', { OP: code, WG, RANK: rank, WANT_A: wantA, WANT_B: wantB }), {
-      buffers: { ba: a.buffer, bb: b.buffer, by: y.buffer, dy: dy.buffer, ga: ga?.buffer ?? device.dummyBuffer(true), gb: gb?.buffer ?? device.dummyBuffer(true) },
-      uniforms: { bp: params },
-      workgroups: grid1d(device, n, WG),
-    });
+    const gaBuf = ga?.buffer ?? device.dummyBuffer(true);
+    const gbBuf = gb?.buffer ?? device.dummyBuffer(true);
+    const wants = { WANT_A: wantA, WANT_B: wantB };
+    // same shapes merge to rank 1 with both strides 1: forward4's plan covers them too
+    if (vec4 !== null) {
+      device.dispatch(kernel(device, FILE, 'backward4', { OP: code, WG, RANK: rank, ...vec4, ...wants }), {
+        buffers: { ra: a.buffer, rb: b.buffer, ra4: a.buffer, rb4: b.buffer, ry4: y.buffer, rdy4: dy.buffer, rga4: gaBuf, rgb4: gbBuf },
+        uniforms: { r4: { ...params, n: n / 4 } },
+        workgroups: grid1d(device, n / 4, WG),
+      });
+    } else {
+      device.dispatch(kernel(device, FILE, 'backward', { OP: code, WG, RANK: rank, ...wants }), {
+        buffers: { ba: a.buffer, bb: b.buffer, by: y.buffer, dy: dy.buffer, ga: gaBuf, gb: gbBuf },
+        uniforms: { bp: params },
+        workgroups: grid1d(device, n, WG),
+      });
+    }
     return [ga && sumToShape(ga, a.shape), gb && sumToShape(gb, b.shape)];
   });
 }
@@ -135,6 +154,25 @@ export function sumToShape(big: Tensor, shape: Shape, wanted = true): Tensor | n
   });
   big.dispose();
   return small;
+}
+
+/**
+ * Whether a broadcast can run 4 outputs per invocation (kernels/binary.wgsl forward4): the
+ * innermost merged dim a multiple of 4, each input walking it contiguously (read as vec4: A4/B4,
+ * its other strides multiples of 4 so that every vec4 is aligned) or not at all (read once, splat).
+ */
+export function broadcastVec4(merged: { rank: number; shape: number[]; a: number[]; b: number[] }): { A4: boolean; B4: boolean } | null {
+  if (merged.rank === 0) return null;
+  const inner = MAX_RANK - 1;
+  if (merged.shape[inner]! % 4 !== 0) return null;
+  const mode = (strides: number[]) => {
+    if (strides[inner] === 0) return false;
+    if (strides[inner] !== 1) return null;
+    return strides.every((s, d) => d === inner || s % 4 === 0) ? true : null;
+  };
+  const A4 = mode(merged.a);
+  const B4 = mode(merged.b);
+  return A4 === null || B4 === null ? null : { A4, B4 };
 }
 
 type Operand = Tensor | number;

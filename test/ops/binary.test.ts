@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { binary, BINARY_OPS, Tensor, type BinaryOp } from '../../src/index.js';
-import { mergeBroadcastDims } from '../../src/ops/binary.js';
+import { broadcastVec4, mergeBroadcastDims } from '../../src/ops/binary.js';
 import { binaryRef, binaryVjp } from '../../src/ref/binary.js';
 import { map, type NDArray } from '../../src/ref/ndarray.js';
 import { checkFiniteDiff, checkGpu, randn, sharedDevice, uniform } from '../helpers.js';
@@ -25,6 +25,10 @@ const SHAPES: [number[], number[]][] = [
   // dims that merge (4 x 6 walked as one by both) and dims that do not
   [[3, 4, 6], [3, 1, 1]],
   [[5, 2, 3, 4], [2, 1, 4]],
+  // broadcasts 4 outputs per invocation: a bias [N, C] + [C], a row splat, a per-sample scale
+  [[5, 8], [8]],
+  [[2, 1], [8]],
+  [[3, 4, 8], [3, 1, 1]],
 ];
 
 const TOL = { fwd: { atol: 1e-6, rtol: 1e-5 }, bwd: { atol: 1e-5, rtol: 1e-4 } };
@@ -40,6 +44,24 @@ describe('binary ops', () => {
     expect([m.rank, m.shape.slice(-2), m.a.slice(-2), m.b.slice(-2)]).to.deep.equal([2, [3, 4], [4, 1], [1, 0]]);
     // all ones: rank 0, offset 0
     expect(mergeBroadcastDims([1, 1], pad([1, 1], 0), pad([0, 0], 0)).rank).to.equal(0);
+  });
+
+  it('binary forward4: 4 outputs per invocation where the innermost merged dim is a multiple of 4 and each input walks it contiguously or not at all', () => {
+    const plan = (shape: number[], sa: number[], sb: number[]) => {
+      const pad = (xs: number[], fill: number) => [...new Array<number>(8 - xs.length).fill(fill), ...xs];
+      return broadcastVec4(mergeBroadcastDims(shape, pad(sa, 0), pad(sb, 0)));
+    };
+    // [N, C] + [C]: both read as vec4
+    expect(plan([5, 8], [8, 1], [0, 1])).to.deep.equal({ A4: true, B4: true });
+    // [B, T, C] * [B, 1, 1]: the scale is splat
+    expect(plan([3, 4, 8], [32, 8, 1], [1, 0, 0])).to.deep.equal({ A4: true, B4: false });
+    // innermost 6, or an input that walks it with stride 2: one output per invocation
+    expect(plan([3, 6], [6, 1], [0, 1])).to.equal(null);
+    expect(plan([4, 8], [1, 4], [8, 1])).to.equal(null);
+    // an input that walks it contiguously but starts rows off a multiple of 4
+    expect(plan([3, 8], [10, 1], [0, 1])).to.equal(null);
+    // all dims of size 1: nothing to split
+    expect(plan([1, 1], [1, 1], [0, 0])).to.equal(null);
   });
 
   for (const op of Object.keys(BINARY_OPS) as BinaryOp[]) {
