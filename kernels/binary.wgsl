@@ -149,6 +149,21 @@ override B4: bool = true;
 @group(0) @binding(4) var<storage, read> qa4: array<vec4<f32>>;
 @group(0) @binding(5) var<storage, read> qb4: array<vec4<f32>>;
 
+/** The 4 values of a that 4 consecutive outputs read, the first at offset `at_a`. */
+fn a_quad(at_a: u32) -> vec4<f32> {
+  if (A4) {
+    return qa4[at_a / 4u];
+  }
+  return vec4<f32>(qa[at_a]);
+}
+
+fn b_quad(at_b: u32) -> vec4<f32> {
+  if (B4) {
+    return qb4[at_b / 4u];
+  }
+  return vec4<f32>(qb[at_b]);
+}
+
 @compute @workgroup_size(WG)
 fn forward4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let i = gid.x + gid.y * nwg.x * WG;
@@ -156,18 +171,8 @@ fn forward4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgrou
     return;
   }
   let o = offsets(4u * i, q4.out_shape, q4.a_strides, q4.b_strides);
-  var u: vec4<f32>;
-  var v: vec4<f32>;
-  if (A4) {
-    u = qa4[o.x / 4u];
-  } else {
-    u = vec4<f32>(qa[o.x]);
-  }
-  if (B4) {
-    v = qb4[o.y / 4u];
-  } else {
-    v = vec4<f32>(qb[o.y]);
-  }
+  let u = a_quad(o.x);
+  let v = b_quad(o.y);
   qy4[i] = vec4<f32>(apply(u.x, v.x), apply(u.y, v.y), apply(u.z, v.z), apply(u.w, v.w));
 }
 
@@ -214,36 +219,22 @@ fn backward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgrou
   }
 }
 
-// backward for the broadcasts forward4 takes (A4, B4 as there): 4 outputs per invocation.
-@group(0) @binding(0) var<uniform> r4: Params;
-@group(0) @binding(1) var<storage, read> ra: array<f32>;
-@group(0) @binding(2) var<storage, read> rb: array<f32>;
-@group(0) @binding(3) var<storage, read> ry4: array<vec4<f32>>;
-@group(0) @binding(4) var<storage, read> rdy4: array<vec4<f32>>;
-@group(0) @binding(5) var<storage, read_write> rga4: array<vec4<f32>>;
-@group(0) @binding(6) var<storage, read_write> rgb4: array<vec4<f32>>;
-@group(0) @binding(7) var<storage, read> ra4: array<vec4<f32>>;
-@group(0) @binding(8) var<storage, read> rb4: array<vec4<f32>>;
+// backward for the broadcasts forward4 takes (A4, B4 as there, a and b read through forward4's
+// bindings): 4 outputs per invocation.
+@group(0) @binding(6) var<storage, read> ry4: array<vec4<f32>>;
+@group(0) @binding(7) var<storage, read> rdy4: array<vec4<f32>>;
+@group(0) @binding(8) var<storage, read_write> rga4: array<vec4<f32>>;
+@group(0) @binding(9) var<storage, read_write> rgb4: array<vec4<f32>>;
 
 @compute @workgroup_size(WG)
 fn backward4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let i = gid.x + gid.y * nwg.x * WG;
-  if (i >= r4.n) {
+  if (i >= q4.n) {
     return;
   }
-  let o = offsets(4u * i, r4.out_shape, r4.a_strides, r4.b_strides);
-  var u: vec4<f32>;
-  var v: vec4<f32>;
-  if (A4) {
-    u = ra4[o.x / 4u];
-  } else {
-    u = vec4<f32>(ra[o.x]);
-  }
-  if (B4) {
-    v = rb4[o.y / 4u];
-  } else {
-    v = vec4<f32>(rb[o.y]);
-  }
+  let o = offsets(4u * i, q4.out_shape, q4.a_strides, q4.b_strides);
+  let u = a_quad(o.x);
+  let v = b_quad(o.y);
   var yv = vec4<f32>(0.0);
   if (OP == 4u) {
     yv = ry4[i];

@@ -106,8 +106,8 @@ export function binary(op: BinaryOp, a: Tensor, b: Tensor): Tensor {
     // same shapes merge to rank 1 with both strides 1: forward4's plan covers them too
     if (vec4 !== null) {
       device.dispatch(kernel(device, FILE, 'backward4', { OP: code, WG, RANK: rank, ...vec4, ...wants }), {
-        buffers: { ra: a.buffer, rb: b.buffer, ra4: a.buffer, rb4: b.buffer, ry4: y.buffer, rdy4: dy.buffer, rga4: gaBuf, rgb4: gbBuf },
-        uniforms: { r4: { ...params, n: n / 4 } },
+        buffers: { qa: a.buffer, qb: b.buffer, qa4: a.buffer, qb4: b.buffer, ry4: y.buffer, rdy4: dy.buffer, rga4: gaBuf, rgb4: gbBuf },
+        uniforms: { q4: { ...params, n: n / 4 } },
         workgroups: grid1d(device, n / 4, WG),
       });
     } else {
