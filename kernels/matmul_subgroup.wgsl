@@ -26,6 +26,11 @@
 // untransposed, n a multiple of 4 (a lane's 4 columns at one k); 2: B transposed, k a multiple of
 // 4 (one column's next 4 values along k). Batch strides must be multiples of 4 too.
 //
+// C_VEC (an override; n a multiple of 4): each lane stores its 4 columns of a row as one vec4
+// through `dst4` (then bound to the output, `dst` to a dummy; the other way round otherwise): the
+// per-lane cost of a store is paid once per 4 values, which matters for small K, where the stores
+// were a third of a Linear's time here (K = 32).
+//
 // EPILOGUE (an override, so the unused branches compile away): 0 stores the product; 1 stores
 // product + bias[col]; 2 adds relu; 3 adds gelu (erf form). With SAVE_PRE the pre-activation
 // z = product + bias also goes to `pre` (the backward of gelu needs it). `bias` and `pre` are
@@ -44,6 +49,7 @@ override SAVE_PRE: bool = false;
 override TALL: bool = false;
 /** split-K (p.splits > 1): the slice index carries the chunk of K */
 override SPLIT: bool = false;
+override C_VEC: bool = false;
 
 struct Params {
   m: u32,
@@ -73,6 +79,7 @@ struct Params {
 @group(0) @binding(5) var<storage, read_write> pre: array<f32>;
 @group(0) @binding(6) var<storage, read> lhs4: array<vec4<f32>>;
 @group(0) @binding(7) var<storage, read> rhs4: array<vec4<f32>>;
+@group(0) @binding(8) var<storage, read_write> dst4: array<vec4<f32>>;
 
 fn mac(acc: vec4<f32>, av: vec4<f32>, b0: vec4<f32>, b1: vec4<f32>, b2: vec4<f32>, b3: vec4<f32>) -> vec4<f32> {
   return acc + av.x * b0 + av.y * b1 + av.z * b2 + av.w * b3;
@@ -106,20 +113,24 @@ fn erf_approx(v: f32) -> f32 {
   return s * (1.0 - poly * exp(-x * x));
 }
 
-fn finish(o: u32, b: f32, v: f32) {
+/** The epilogue of one value (b: its column's bias), saving the pre-activation at `o` with SAVE_PRE. */
+fn epilogue(o: u32, b: f32, v: f32) -> f32 {
   if (EPILOGUE == 0u) {
-    dst[o] = v;
-    return;
+    return v;
   }
   let z = v + b;
   if (SAVE_PRE) {
     pre[o] = z;
   }
   switch EPILOGUE {
-    case 2u: { dst[o] = max(z, 0.0); }
-    case 3u: { dst[o] = 0.5 * z * (1.0 + erf_approx(z * SQRT1_2)); }
-    default: { dst[o] = z; }
+    case 2u: { return max(z, 0.0); }
+    case 3u: { return 0.5 * z * (1.0 + erf_approx(z * SQRT1_2)); }
+    default: { return z; }
   }
+}
+
+fn finish(o: u32, b: f32, v: f32) {
+  dst[o] = epilogue(o, b, v);
 }
 
 // b: the bias of the 4 columns (read once per tile: a load per stored value made the epilogue
@@ -129,6 +140,13 @@ fn store(cbase: u32, row: u32, col: u32, b: vec4<f32>, v: vec4<f32>) {
     return;
   }
   let o = cbase + row * p.n + col;
+  if (C_VEC) {
+    // n is a multiple of 4, so a lane's 4 columns are all in or all out
+    if (col < p.n) {
+      dst4[o / 4u] = vec4<f32>(epilogue(o, b.x, v.x), epilogue(o + 1u, b.y, v.y), epilogue(o + 2u, b.z, v.z), epilogue(o + 3u, b.w, v.w));
+    }
+    return;
+  }
   if (col < p.n) { finish(o, b.x, v.x); }
   if (col + 1u < p.n) { finish(o + 1u, b.y, v.y); }
   if (col + 2u < p.n) { finish(o + 2u, b.z, v.z); }

@@ -125,11 +125,7 @@ export function binary(op: BinaryOp, a: Tensor, b: Tensor): Tensor {
  * Sums a tensor of a broadcast shape down to `shape` (the gradient of broadcasting). Returns the
  * input itself when the shapes agree; frees the input otherwise. Not recorded on the tape.
  */
-export function sumToShape(big: Tensor, shape: Shape, wanted = true): Tensor | null {
-  if (!wanted) {
-    big.dispose();
-    return null;
-  }
+export function sumToShape(big: Tensor, shape: Shape): Tensor {
   if (sameShape(big.shape, shape)) return big;
   const device = big.device;
   const small = Tensor.empty(device, shape);

@@ -88,8 +88,20 @@ function dispatch(device: Device, p: MatmulProblem, a: GPUBuffer, b: GPUBuffer, 
   // shapes), 0.96x in the tenth
   const base: OverrideValues = tileM === 32 ? { WG, TALL: true, GROUP_M: 8 } : { WG };
   const overrides: OverrideValues = ep ? { ...base, EPILOGUE: ACT_CODE[ep.act], SAVE_PRE: ep.pre !== null } : base;
-  device.dispatch(kernel(device, 'matmul_subgroup.wgsl', 'forward', { ...overrides, ...vectorLoads(p), ...(splits > 1 ? { SPLIT: true } : {}) }), {
-    buffers: { lhs: a, rhs: b, lhs4: a, rhs4: b, dst: parts ?? out, bias: ep?.bias ?? device.dummyBuffer(), pre: ep?.pre ?? device.dummyBuffer(true) },
+  // vec4 stores where n is a multiple of 4 (every row, and every batch's [m, n] slice, starts aligned)
+  const cVec = p.n % 4 === 0;
+  const target = parts ?? out;
+  device.dispatch(kernel(device, 'matmul_subgroup.wgsl', 'forward', { ...overrides, ...vectorLoads(p), ...(splits > 1 ? { SPLIT: true } : {}), ...(cVec ? { C_VEC: true } : {}) }), {
+    buffers: {
+      lhs: a,
+      rhs: b,
+      lhs4: a,
+      rhs4: b,
+      dst: cVec ? device.dummyBuffer(true, 1) : target,
+      dst4: cVec ? target : device.dummyBuffer(true, 1),
+      bias: ep?.bias ?? device.dummyBuffer(),
+      pre: ep?.pre ?? device.dummyBuffer(true),
+    },
     uniforms: {
       p: {
         m: p.m,

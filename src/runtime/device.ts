@@ -347,12 +347,12 @@ export class Device {
 
   /**
    * A small buffer to bind where a kernel declares a binding that this call does not use (an
-   * epilogue's bias, say). Two are kept: one for read-only bindings, and one for writable ones so
-   * that no writable binding aliases another.
+   * epilogue's bias, say). One serves every read-only binding; writable ones must not alias each
+   * other, so a call that leaves several writable bindings unused gives each its own `slot`.
    */
-  dummyBuffer(writable = false): GPUBuffer {
-    const i = writable ? 1 : 0;
-    this.dummies[i] ??= this.gpuDevice.createBuffer({ size: 256, usage: USAGE.STORAGE | USAGE.COPY_DST, label: writable ? 'unused (writable)' : 'unused' });
+  dummyBuffer(writable = false, slot = 0): GPUBuffer {
+    const i = writable ? 1 + slot : 0;
+    this.dummies[i] ??= this.gpuDevice.createBuffer({ size: 256, usage: USAGE.STORAGE | USAGE.COPY_DST, label: writable ? `unused (writable ${slot})` : 'unused' });
     return this.dummies[i]!;
   }
 
