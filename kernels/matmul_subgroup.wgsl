@@ -27,7 +27,8 @@
 // 4 (one column's next 4 values along k). Batch strides must be multiples of 4 too.
 //
 // C_VEC (an override; n a multiple of 4): each lane stores its 4 columns of a row as one vec4
-// through `dst4` (then bound to the output, `dst` to a dummy; the other way round otherwise): the
+// through `dst4` and `pre4` (then bound to the output and the pre-activations, `dst` and `pre` to
+// dummies; the other way round otherwise): the
 // per-lane cost of a store is paid once per 4 values, which matters for small K, where the stores
 // were a third of a Linear's time here (K = 32).
 //
@@ -80,6 +81,7 @@ struct Params {
 @group(0) @binding(6) var<storage, read> lhs4: array<vec4<f32>>;
 @group(0) @binding(7) var<storage, read> rhs4: array<vec4<f32>>;
 @group(0) @binding(8) var<storage, read_write> dst4: array<vec4<f32>>;
+@group(0) @binding(9) var<storage, read_write> pre4: array<vec4<f32>>;
 
 fn mac(acc: vec4<f32>, av: vec4<f32>, b0: vec4<f32>, b1: vec4<f32>, b2: vec4<f32>, b3: vec4<f32>) -> vec4<f32> {
   return acc + av.x * b0 + av.y * b1 + av.z * b2 + av.w * b3;
@@ -113,15 +115,8 @@ fn erf_approx(v: f32) -> f32 {
   return s * (1.0 - poly * exp(-x * x));
 }
 
-/** The epilogue of one value (b: its column's bias), saving the pre-activation at `o` with SAVE_PRE. */
-fn epilogue(o: u32, b: f32, v: f32) -> f32 {
-  if (EPILOGUE == 0u) {
-    return v;
-  }
-  let z = v + b;
-  if (SAVE_PRE) {
-    pre[o] = z;
-  }
+/** The activation of a pre-activation z = product + bias (EPILOGUE 1: none). */
+fn act(z: f32) -> f32 {
   switch EPILOGUE {
     case 2u: { return max(z, 0.0); }
     case 3u: { return 0.5 * z * (1.0 + erf_approx(z * SQRT1_2)); }
@@ -130,7 +125,15 @@ fn epilogue(o: u32, b: f32, v: f32) -> f32 {
 }
 
 fn finish(o: u32, b: f32, v: f32) {
-  dst[o] = epilogue(o, b, v);
+  if (EPILOGUE == 0u) {
+    dst[o] = v;
+    return;
+  }
+  let z = v + b;
+  if (SAVE_PRE) {
+    pre[o] = z;
+  }
+  dst[o] = act(z);
 }
 
 // b: the bias of the 4 columns (read once per tile: a load per stored value made the epilogue
@@ -143,7 +146,15 @@ fn store(cbase: u32, row: u32, col: u32, b: vec4<f32>, v: vec4<f32>) {
   if (C_VEC) {
     // n is a multiple of 4, so a lane's 4 columns are all in or all out
     if (col < p.n) {
-      dst4[o / 4u] = vec4<f32>(epilogue(o, b.x, v.x), epilogue(o + 1u, b.y, v.y), epilogue(o + 2u, b.z, v.z), epilogue(o + 3u, b.w, v.w));
+      if (EPILOGUE == 0u) {
+        dst4[o / 4u] = v;
+      } else {
+        let z = v + b;
+        if (SAVE_PRE) {
+          pre4[o / 4u] = z;
+        }
+        dst4[o / 4u] = vec4<f32>(act(z.x), act(z.y), act(z.z), act(z.w));
+      }
     }
     return;
   }

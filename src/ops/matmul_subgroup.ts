@@ -100,7 +100,8 @@ function dispatch(device: Device, p: MatmulProblem, a: GPUBuffer, b: GPUBuffer, 
       dst: cVec ? device.dummyBuffer(true, 1) : target,
       dst4: cVec ? target : device.dummyBuffer(true, 1),
       bias: ep?.bias ?? device.dummyBuffer(),
-      pre: ep?.pre ?? device.dummyBuffer(true),
+      pre: (cVec ? null : ep?.pre) ?? device.dummyBuffer(true),
+      pre4: (cVec ? ep?.pre : null) ?? device.dummyBuffer(true, 2),
     },
     uniforms: {
       p: {
