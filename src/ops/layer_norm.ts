@@ -31,12 +31,21 @@ export function layerNormVariant(device: Device): LayerNormVariant {
   return device.has('subgroups') && max !== null && max > 0 && max <= WG && WG % max === 0 ? 'subgroup' : 'plain';
 }
 
-/** Dispatches a row kernel (forward or backward_x) of the chosen variant over `rows` rows. */
-function dispatchRows(device: Device, variant: LayerNormVariant, entry: string, rows: number, args: { buffers: Record<string, GPUBuffer>; uniforms: Record<string, Record<string, number>> }): void {
+/** The vec4 twins of the plain kernels' row bindings (forward4, backward_x4). */
+const VEC4_NAMES: Record<string, string> = { x: 'x4', weight: 'weight4', bias: 'bias4', y: 'y4', bx: 'bx4', bw: 'bw4', dy: 'dy4', dx: 'dx4' };
+
+/**
+ * Dispatches a row kernel (forward or backward_x) of the chosen variant over `rows` rows of `cols`
+ * values; the plain variant reads and writes 4 columns at a time where cols is a multiple of 4.
+ */
+function dispatchRows(device: Device, variant: LayerNormVariant, entry: string, rows: number, cols: number, args: { buffers: Record<string, GPUBuffer>; uniforms: Record<string, Record<string, number>> }): void {
   if (variant === 'subgroup') {
     // enough workgroups for one row per subgroup at the largest subgroup size; any count is correct
     const rowsPerGroup = WG / device.adapter.subgroupMaxSize!;
     device.dispatch(kernel(device, SUBGROUP_FILE, entry, { WG }), { ...args, workgroups: grid1d(device, rows, rowsPerGroup) });
+  } else if (cols % 4 === 0) {
+    const buffers = Object.fromEntries(Object.entries(args.buffers).map(([name, b]) => [VEC4_NAMES[name] ?? name, b]));
+    device.dispatch(kernel(device, FILE, `${entry}4`, { WG }), { ...args, buffers, workgroups: grid1d(device, rows, WG) });
   } else {
     device.dispatch(kernel(device, FILE, entry, { WG }), { ...args, workgroups: grid1d(device, rows, WG) });
   }
@@ -66,7 +75,7 @@ export function layerNorm(x: Tensor, weight: Tensor | null = null, bias: Tensor 
   const y = Tensor.empty(device, x.shape);
   const mean = Tensor.empty(device, [rows]);
   const rstd = Tensor.empty(device, [rows]);
-  dispatchRows(device, variant, 'forward', rows, {
+  dispatchRows(device, variant, 'forward', rows, cols, {
     buffers: { x: x.buffer, weight: (weight ?? x).buffer, bias: (bias ?? x).buffer, y: y.buffer, mean: mean.buffer, rstd: rstd.buffer },
     uniforms: { p: { rows, cols, eps, has_weight: weight ? 1 : 0, has_bias: bias ? 1 : 0 } },
   });
@@ -79,7 +88,7 @@ export function layerNorm(x: Tensor, weight: Tensor | null = null, bias: Tensor 
     let dx: Tensor | null = null;
     if (x.requiresGrad) {
       dx = Tensor.empty(device, x.shape);
-      dispatchRows(device, variant, 'backward_x', rows, {
+      dispatchRows(device, variant, 'backward_x', rows, cols, {
         buffers: { bx: x.buffer, bw: (weight ?? x).buffer, bmean: mean.buffer, brstd: rstd.buffer, dy: dy.buffer, dx: dx.buffer },
         uniforms: { bp: { rows, cols, has_weight: weight ? 1 : 0 } },
       });
@@ -101,11 +110,19 @@ function weightBiasGrads(device: Device, x: Tensor, mean: Tensor, rstd: Tensor, 
   const chunks = Math.ceil(rows / CHUNK);
   const partW = Tensor.empty(device, [chunks, cols]);
   const partB = Tensor.empty(device, [chunks, cols]);
-  device.dispatch(kernel(device, FILE, 'backward_wb_partial', { WG }), {
-    buffers: { px: x.buffer, pmean: mean.buffer, prstd: rstd.buffer, pdy: dy.buffer, part_w: partW.buffer, part_b: partB.buffer },
-    uniforms: { pp: { rows, cols, chunk: CHUNK, n: chunks * cols } },
-    workgroups: grid1d(device, chunks * cols, WG),
-  });
+  if (cols % 4 === 0) {
+    device.dispatch(kernel(device, FILE, 'backward_wb_partial4', { WG }), {
+      buffers: { px4: x.buffer, pmean: mean.buffer, prstd: rstd.buffer, pdy4: dy.buffer, part_w4: partW.buffer, part_b4: partB.buffer },
+      uniforms: { pp: { rows, cols, chunk: CHUNK, n: (chunks * cols) / 4 } },
+      workgroups: grid1d(device, (chunks * cols) / 4, WG),
+    });
+  } else {
+    device.dispatch(kernel(device, FILE, 'backward_wb_partial', { WG }), {
+      buffers: { px: x.buffer, pmean: mean.buffer, prstd: rstd.buffer, pdy: dy.buffer, part_w: partW.buffer, part_b: partB.buffer },
+      uniforms: { pp: { rows, cols, chunk: CHUNK, n: chunks * cols } },
+      workgroups: grid1d(device, chunks * cols, WG),
+    });
+  }
   const dw = Tensor.empty(device, [cols]);
   const db = Tensor.empty(device, [cols]);
   device.dispatch(kernel(device, FILE, 'backward_wb_final', { WG }), {
