@@ -14,6 +14,9 @@
 //   backward_final    per channel: the chunks added in order -> dbias = sum dy, dweight = sum dy * xhat
 //   backward_x      with g = dy * w: training dx = rstd * (g - w * sum(dy) / M - xhat * w * sum(dy * xhat) / M),
 //                   eval dx = rstd * g (the statistics are constants)
+// forward4c / backward_x4c (inner == 1, C a multiple of 4: 4 neighbouring values are 4 channels)
+// and forward4i / backward_x4i (inner a multiple of 4: they share one channel) are forward and
+// backward_x 4 values per invocation, with vec4 loads and stores (p.n, bx.n count vec4s).
 // All sums run in a fixed order (deterministic, no atomics). Without a weight (bias) the TS side
 // binds any buffer and sets has_weight (has_bias) to 0. Locals never reuse a resource's name.
 
@@ -159,6 +162,47 @@ fn forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroup
   y[i] = out;
 }
 
+@group(0) @binding(1) var<storage, read> x4: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read> mean4: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read> rstd4: array<vec4<f32>>;
+@group(0) @binding(4) var<storage, read> weight4: array<vec4<f32>>;
+@group(0) @binding(5) var<storage, read> bias4: array<vec4<f32>>;
+@group(0) @binding(6) var<storage, read_write> y4: array<vec4<f32>>;
+
+@compute @workgroup_size(WG)
+fn forward4c(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = gid.x + gid.y * nwg.x * WG;
+  if (i >= p.n) {
+    return;
+  }
+  let q = i % (p.channels / 4u);
+  var out = (x4[i] - mean4[q]) * rstd4[q];
+  if (p.has_weight != 0u) {
+    out *= weight4[q];
+  }
+  if (p.has_bias != 0u) {
+    out += bias4[q];
+  }
+  y4[i] = out;
+}
+
+@compute @workgroup_size(WG)
+fn forward4i(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = gid.x + gid.y * nwg.x * WG;
+  if (i >= p.n) {
+    return;
+  }
+  let c = ((4u * i) / p.inner) % p.channels;
+  var out = (x4[i] - mean[c]) * rstd[c];
+  if (p.has_weight != 0u) {
+    out *= weight[c];
+  }
+  if (p.has_bias != 0u) {
+    out += bias[c];
+  }
+  y4[i] = out;
+}
+
 // ---- backward ----
 
 @group(0) @binding(0) var<uniform> bp: PartialParams;
@@ -257,6 +301,57 @@ fn backward_x(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgr
     g -= w * (xsum_dy[c] + xhat * xsum_dyx[c]) / cnt;
   }
   dx[i] = r * g;
+}
+
+@group(0) @binding(1) var<storage, read> xx4: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read> xmean4: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read> xrstd4: array<vec4<f32>>;
+@group(0) @binding(4) var<storage, read> xw4: array<vec4<f32>>;
+@group(0) @binding(5) var<storage, read> xsum_dy4: array<vec4<f32>>;
+@group(0) @binding(6) var<storage, read> xsum_dyx4: array<vec4<f32>>;
+@group(0) @binding(7) var<storage, read> xdy4: array<vec4<f32>>;
+@group(0) @binding(8) var<storage, read_write> dx4: array<vec4<f32>>;
+
+@compute @workgroup_size(WG)
+fn backward_x4c(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = gid.x + gid.y * nwg.x * WG;
+  if (i >= bx.n) {
+    return;
+  }
+  let q = i % (bx.channels / 4u);
+  var w = vec4<f32>(1.0);
+  if (bx.has_weight != 0u) {
+    w = xw4[q];
+  }
+  let r = xrstd4[q];
+  var g = xdy4[i] * w;
+  if (bx.training != 0u) {
+    let xhat = (xx4[i] - xmean4[q]) * r;
+    let cnt = f32(bx.total);
+    g -= w * (xsum_dy4[q] + xhat * xsum_dyx4[q]) / cnt;
+  }
+  dx4[i] = r * g;
+}
+
+@compute @workgroup_size(WG)
+fn backward_x4i(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = gid.x + gid.y * nwg.x * WG;
+  if (i >= bx.n) {
+    return;
+  }
+  let c = ((4u * i) / bx.inner) % bx.channels;
+  var w = 1.0;
+  if (bx.has_weight != 0u) {
+    w = xw[c];
+  }
+  let r = xrstd[c];
+  var g = xdy4[i] * w;
+  if (bx.training != 0u) {
+    let xhat = (xx4[i] - xmean[c]) * r;
+    let cnt = f32(bx.total);
+    g -= w * (xsum_dy[c] + xhat * xsum_dyx[c]) / cnt;
+  }
+  dx4[i] = r * g;
 }
 
 // ---- num_batches_tracked ----

@@ -80,10 +80,12 @@ export function batchNorm(x: Tensor, weight: Tensor | null, bias: Tensor | null,
     });
   }
   const y = Tensor.empty(device, x.shape);
-  device.dispatch(kernel(device, FILE, 'forward', { WG }), {
-    buffers: { x: x.buffer, mean: mean.buffer, rstd: rstd.buffer, weight: (weight ?? x).buffer, bias: (bias ?? x).buffer, y: y.buffer },
-    uniforms: { p: { n: x.size, channels, inner, has_weight: weight ? 1 : 0, has_bias: bias ? 1 : 0 } },
-    workgroups: grid1d(device, x.size, WG),
+  const v4 = vec4Mode(layout);
+  const forwardArgs = { x: x.buffer, mean: mean.buffer, rstd: rstd.buffer, weight: (weight ?? x).buffer, bias: (bias ?? x).buffer, y: y.buffer };
+  device.dispatch(kernel(device, FILE, `forward${v4}`, { WG }), {
+    buffers: v4 === '' ? forwardArgs : renameVec4(forwardArgs, v4 === '4c' ? ['x', 'mean', 'rstd', 'weight', 'bias', 'y'] : ['x', 'y']),
+    uniforms: { p: { n: v4 === '' ? x.size : x.size / 4, channels, inner, has_weight: weight ? 1 : 0, has_bias: bias ? 1 : 0 } },
+    workgroups: grid1d(device, v4 === '' ? x.size : x.size / 4, WG),
   });
   if (!needsGrad(inputs)) {
     mean.dispose();
@@ -95,10 +97,11 @@ export function batchNorm(x: Tensor, weight: Tensor | null, bias: Tensor | null,
     let dx: Tensor | null = null;
     if (x.requiresGrad) {
       dx = Tensor.empty(device, x.shape);
-      device.dispatch(kernel(device, FILE, 'backward_x', { WG }), {
-        buffers: { xx: x.buffer, xmean: mean.buffer, xrstd: rstd.buffer, xw: (weight ?? x).buffer, xsum_dy: sumDy.buffer, xsum_dyx: sumDyX.buffer, xdy: dy.buffer, dx: dx.buffer },
-        uniforms: { bx: { n: x.size, channels, inner, total, training: training ? 1 : 0, has_weight: weight ? 1 : 0 } },
-        workgroups: grid1d(device, x.size, WG),
+      const args = { xx: x.buffer, xmean: mean.buffer, xrstd: rstd.buffer, xw: (weight ?? x).buffer, xsum_dy: sumDy.buffer, xsum_dyx: sumDyX.buffer, xdy: dy.buffer, dx: dx.buffer };
+      device.dispatch(kernel(device, FILE, `backward_x${v4}`, { WG }), {
+        buffers: v4 === '' ? args : renameVec4(args, v4 === '4c' ? Object.keys(args) : ['xx', 'xdy', 'dx']),
+        uniforms: { bx: { n: v4 === '' ? x.size : x.size / 4, channels, inner, total, training: training ? 1 : 0, has_weight: weight ? 1 : 0 } },
+        workgroups: grid1d(device, v4 === '' ? x.size : x.size / 4, WG),
       });
     }
     const grads: (Tensor | null)[] = [dx];
@@ -108,6 +111,22 @@ export function batchNorm(x: Tensor, weight: Tensor | null, bias: Tensor | null,
     if (!bias?.requiresGrad) sumDy.dispose();
     return grads;
   });
+}
+
+/**
+ * Which 4-values-per-invocation kernels apply (kernels/batch_norm.wgsl): '4c' where the channels
+ * are innermost and a multiple of 4 (4 neighbouring values, 4 channels), '4i' where the positions
+ * inside a channel come in runs of a multiple of 4 (4 neighbouring values, one channel), else ''.
+ */
+function vec4Mode(l: Layout): '' | '4c' | '4i' {
+  if (l.inner === 1 && l.channels % 4 === 0) return '4c';
+  if (l.inner % 4 === 0) return '4i';
+  return '';
+}
+
+/** The bindings named in `names` under their vec4 twins' names (name + '4'). */
+function renameVec4(buffers: Record<string, GPUBuffer>, names: readonly string[]): Record<string, GPUBuffer> {
+  return Object.fromEntries(Object.entries(buffers).map(([k, b]) => [names.includes(k) ? `${k}4` : k, b]));
 }
 
 /** Batch mean and rstd per channel, and the running-stat update when buffers are given. */

@@ -97,6 +97,13 @@ describe('batch norm', () => {
     { shape: [0, 4], axis: 1, training: false },
     { shape: [3, 0, 2], axis: 1, training: true },
     { shape: [5, 129], axis: 1, training: true, affine: false },
+    // 4 values per invocation: 4 channels (innermost, a multiple of 4) or one channel (runs of 4)
+    { shape: [3, 49, 32], axis: -1, training: true },
+    { shape: [3, 49, 32], axis: -1, training: false },
+    { shape: [6, 8], axis: 1, training: true, affine: false },
+    { shape: [4, 12, 128], axis: 1, training: true },
+    { shape: [4, 12, 128], axis: 1, training: false },
+    { shape: [3, 5, 8], axis: 1, training: true, affine: false },
   ];
   for (const c of SHAPES) {
     it(`batchNorm ${mode(c.training)} axis ${c.axis}${c.affine === false ? ' no affine' : ''}: forward and backward match the reference [${c.shape}]`, async function () {
