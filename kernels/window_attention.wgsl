@@ -37,6 +37,8 @@ override SAVE_P: bool = true;
 // VEC4: dh % 4 == 0, so rows start on 16-byte boundaries and the broadcast operands are read as
 // vec4 through the `*4` bindings (the same buffers as their scalar twins): one load instead of 4
 override VEC4: bool = false;
+/** backward_cols: dk and dv are parts of one packed buffer, written through `dk` */
+override PACKED: bool = false;
 
 struct Params {
   tasks: u32, // bh count * row blocks
@@ -49,6 +51,10 @@ struct Params {
   // row stride of the saved scores and of dscore: t rounded up to a multiple of 4, so that the sum
   // of dscore over windows (the bias gradient) reads 4 values at a time
   tp: u32,
+  // where k and v start in their buffers (and dk, dv in backward_cols'): 0 for separate tensors;
+  // N and 2 N for a packed [3, Bw, heads, T, dh] qkv (q at 0), so that one buffer serves all three
+  k_off: u32,
+  v_off: u32,
 }
 
 /** Where the row log-sum-exps start in the saved buffer: after the [Bw, heads, T, tp] scores. */
@@ -219,7 +225,7 @@ fn forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: 
   for (var j = 0u; j < p.t; j++) {
     var s = vec2<f32>(0.0);
     for (var c = 0u; c < NC; c++) {
-      s += bdot(c, fk(mat + j * p.dh, c * 32u + lane * 4u));
+      s += bdot(c, fk(p.k_off + mat + j * p.dh, c * 32u + lane * 4u));
     }
     s *= p.scale;
     if (HAS_BIAS) {
@@ -258,7 +264,7 @@ fn forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: 
     let e = exp(s - m);
     total += e;
     for (var c = 0u; c < NC; c++) {
-      baxpy(false, c, e, fv(mat + j * p.dh, c * 32u + lane * 4u));
+      baxpy(false, c, e, fv(p.v_off + mat + j * p.dh, c * 32u + lane * 4u));
     }
   }
   let inv = 1.0 / total;
@@ -362,7 +368,7 @@ fn backward_rows(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups)
   for (var j = 0u; j < bp.t; j++) {
     var dp = vec2<f32>(0.0);
     for (var c = 0u; c < NC; c++) {
-      dp += bdot(c, rload(1u, mat + j * bp.dh, c * 32u + lane * 4u));
+      dp += bdot(c, rload(1u, bp.v_off + mat + j * bp.dh, c * 32u + lane * 4u));
     }
     var sij = vec2<f32>(rs[prow.x + j], 0.0);
     if (ROWS == 2u) {
@@ -376,7 +382,7 @@ fn backward_rows(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups)
       dscore[prow.y + j] = ds.y;
     }
     for (var c = 0u; c < NC; c++) {
-      baxpy(false, c, ds, rload(0u, mat + j * bp.dh, c * 32u + lane * 4u));
+      baxpy(false, c, ds, rload(0u, bp.k_off + mat + j * bp.dh, c * 32u + lane * 4u));
     }
   }
   if (live.x) {
@@ -421,7 +427,10 @@ fn cload(use_q: bool, base: u32, col: u32) -> vec4<f32> {
   return out;
 }
 
-/** Stores key row `j` of dk (from acc / acc2, scaled) and dv (from mine / mine2); second: row B. */
+/**
+ * Stores key row `j` of dk (from acc / acc2, scaled) and dv (from mine / mine2); second: row B.
+ * PACKED: both go to `dk` (the packed [3, Bw, heads, T, dh] gradient, `dv` bound to a dummy).
+ */
 fn storeDkDv(second: bool, row: u32) {
   for (var c = 0u; c < NC; c++) {
     for (var e = 0u; e < 8u; e++) {
@@ -430,8 +439,12 @@ fn storeDkDv(second: bool, row: u32) {
       let col = c * 32u + e * 4u;
       for (var x = 0u; x < 4u; x++) {
         if (col + x < cp.dh) {
-          dk[row + col + x] = wk[x];
-          dv[row + col + x] = wv[x];
+          dk[cp.k_off + row + col + x] = wk[x];
+          if (PACKED) {
+            dk[cp.v_off + row + col + x] = wv[x];
+          } else {
+            dv[cp.v_off + row + col + x] = wv[x];
+          }
         }
       }
     }

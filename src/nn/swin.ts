@@ -25,7 +25,7 @@ import { linear } from '../ops/linear.js';
 import { permute, transpose } from '../ops/permute.js';
 import { reshape } from '../ops/reshape.js';
 import { narrow } from '../ops/slice.js';
-import { WINDOW_ATTENTION_MAX_DH, WINDOW_ATTENTION_MAX_T, windowAttention, windowAttentionUnsupported, type WindowAttentionOptions } from '../ops/window_attention.js';
+import { WINDOW_ATTENTION_MAX_DH, WINDOW_ATTENTION_MAX_T, windowAttentionPacked, windowAttentionUnsupported, type WindowAttentionOptions } from '../ops/window_attention.js';
 import { relativePositionBias, relativePositionIndex, swinShiftMaskData } from '../ops/window_attention_swin.js';
 import { Rng } from '../util/rng.js';
 import { attentionUnfused } from './attention_unfused.js';
@@ -52,9 +52,11 @@ export interface SwinContext {
 }
 
 /** Windows or heads larger than the fused kernels' limits (T, dh <= 64) take the unfused path. */
-function attend(ctx: SwinContext, q: Tensor, k: Tensor, v: Tensor, opts: WindowAttentionOptions): Tensor {
-  const fits = q.shape[2]! <= WINDOW_ATTENTION_MAX_T && q.shape[3]! <= WINDOW_ATTENTION_MAX_DH;
-  return ctx.attention === 'fused' && fits ? windowAttention(q, k, v, opts) : attentionUnfused(q, k, v, opts);
+function attend(ctx: SwinContext, qkv: Tensor, opts: WindowAttentionOptions): Tensor {
+  const [, bw, heads, t, dh] = qkv.shape as [number, number, number, number, number];
+  if (ctx.attention === 'fused' && t <= WINDOW_ATTENTION_MAX_T && dh <= WINDOW_ATTENTION_MAX_DH) return windowAttentionPacked(qkv, opts);
+  const part = (i: number) => reshape(narrow(qkv, 0, i, 1), [bw, heads, t, dh]);
+  return attentionUnfused(part(0), part(1), part(2), opts);
 }
 
 /**
@@ -147,9 +149,8 @@ export class WindowAttention extends Module {
     const [bw, t, c] = x.shape as [number, number, number];
     const heads = this.numHeads;
     const qkv = permute(reshape(this.qkv.forward(x), [bw, t, 3, heads, c / heads]), [2, 0, 3, 1, 4]); // [3, Bw, heads, T, dh]
-    const part = (i: number) => reshape(narrow(qkv, 0, i, 1), [bw, heads, t, c / heads]);
     const bias = relativePositionBias(this.relativePositionBiasTable, this.relativePositionIndex.view([t * t]), t);
-    const o = attend(this.ctx, part(0), part(1), part(2), { scale: this.scale, bias, ...(mask ? { mask } : {}) });
+    const o = attend(this.ctx, qkv, { scale: this.scale, bias, ...(mask ? { mask } : {}) });
     return this.proj.forward(reshape(transpose(o, 1, 2), [bw, t, c]));
   }
 }

@@ -89,7 +89,12 @@ function checkShapes(q: Tensor, k: Tensor, v: Tensor, opts: WindowAttentionOptio
   if (!q.shape.every((d, i) => d === k.shape[i] && d === v.shape[i]) || k.rank !== 4 || v.rank !== 4) {
     throw new RangeError(`${op}: q, k and v must have the same shape [Bw, heads, T, dh], got ${all}`);
   }
-  const [bw, heads, t, dh] = q.shape as [number, number, number, number];
+  return checkDims(q.shape, opts, op, all);
+}
+
+/** The checks of one [Bw, heads, T, dh] shape and of the options; `all` describes the operands. */
+function checkDims(shape: readonly number[], opts: WindowAttentionOptions, op: string, all: string): Dims {
+  const [bw, heads, t, dh] = shape as [number, number, number, number];
   if (t < 1 || t > WINDOW_ATTENTION_MAX_T) throw new RangeError(`${op}: T must be in 1..${WINDOW_ATTENTION_MAX_T}, got ${all}`);
   if (dh < 1 || dh > WINDOW_ATTENTION_MAX_DH) throw new RangeError(`${op}: dh must be in 1..${WINDOW_ATTENTION_MAX_DH}, got ${all}`);
   if (heads < 1) throw new RangeError(`${op}: heads must be >= 1, got ${all}`);
@@ -116,11 +121,61 @@ export function windowAttention(q: Tensor, k: Tensor, v: Tensor, opts: WindowAtt
   const extra = [opts.bias, opts.mask].filter((x): x is Tensor => x !== undefined);
   const device = checkInputs(op, [q, k, v, ...extra]);
   const d = checkShapes(q, k, v, opts);
+  return fused(device, d, opts, [q, k, v], { q: q.buffer, k: k.buffer, v: v.buffer, kOff: 0, vOff: 0 }, () => {
+    const dq = Tensor.empty(device, q.shape);
+    const dk = Tensor.empty(device, q.shape);
+    const dv = Tensor.empty(device, q.shape);
+    const keepIf = (g: Tensor, t: Tensor) => (t.requiresGrad ? g : (g.dispose(), null));
+    return { dq: dq.buffer, dk: dk.buffer, dv: dv.buffer, grads: () => [keepIf(dq, q), keepIf(dk, k), keepIf(dv, v)] };
+  });
+}
+
+/**
+ * windowAttention of q, k, v packed as one [3, Bw, heads, T, dh] tensor (q, k, v = qkv[0], [1],
+ * [2]: the layout Swin's qkv Linear gives after its permute). The kernels read the three parts
+ * at offsets in the one buffer and write one [3, Bw, heads, T, dh] gradient, where splitting
+ * qkv into three tensors would cost, in the backward, a zero-filled full-size gradient per part,
+ * a strided write into each and two additions.
+ */
+export function windowAttentionPacked(qkv: Tensor, opts: WindowAttentionOptions): Tensor {
+  const op = 'windowAttentionPacked';
+  const extra = [opts.bias, opts.mask].filter((x): x is Tensor => x !== undefined);
+  const device = checkInputs(op, [qkv, ...extra]);
+  if (qkv.rank !== 5 || qkv.shape[0] !== 3) throw new RangeError(`${op}: qkv must be [3, Bw, heads, T, dh], got ${shapeStr(qkv.shape)}`);
+  const part = qkv.shape.slice(1);
+  const d = checkDims(part, opts, op, `qkv ${shapeStr(qkv.shape)}`);
+  const n = part.reduce((a, b) => a * b, 1);
+  return fused(device, d, opts, [qkv], { q: qkv.buffer, k: qkv.buffer, v: qkv.buffer, kOff: n, vOff: 2 * n }, () => {
+    const dqkv = Tensor.empty(device, qkv.shape);
+    return { dq: dqkv.buffer, dk: dqkv.buffer, dv: null, grads: () => [dqkv] };
+  });
+}
+
+interface Sources {
+  q: GPUBuffer;
+  k: GPUBuffer;
+  v: GPUBuffer;
+  /** where k and v start in their buffers, in values (N and 2 N in a packed qkv) */
+  kOff: number;
+  vOff: number;
+}
+
+/** The gradients' buffers (dv null: dk and dv share dk's buffer, packed) and their tensors. */
+interface Targets {
+  dq: GPUBuffer;
+  dk: GPUBuffer;
+  dv: GPUBuffer | null;
+  grads: () => (Tensor | null)[];
+}
+
+/** The fused forward, and the backward on the tape: `qkvInputs` are the tensors q, k, v come from. */
+function fused(device: Device, d: Dims, opts: WindowAttentionOptions, qkvInputs: Tensor[], src: Sources, targets: () => Targets): Tensor {
+  const op = 'windowAttention';
   const why = windowAttentionUnsupported(device);
   if (why) throw new Error(`${op}: ${why} (${device.name}); use attentionUnfused`);
   const bias = opts.bias;
   const mask = opts.mask;
-  const inputs = bias ? [q, k, v, bias] : [q, k, v];
+  const inputs = bias ? [...qkvInputs, bias] : qkvInputs;
   if (opts.rows !== undefined && opts.rows !== 1 && opts.rows !== 2) throw new RangeError(`${op}: rows must be 1 or 2, got ${String(opts.rows)}`);
   /** the work split of one kernel: 8 * rows rows of one (window, head) per subgroup */
   // row stride of the saved scores and of dscore (see kernels/window_attention.wgsl)
@@ -129,48 +184,47 @@ export function windowAttention(q: Tensor, k: Tensor, v: Tensor, opts: WindowAtt
     const rows = opts.rows ?? defaultRows(entry, d.t);
     const blocks = Math.ceil(d.t / (LANES * rows));
     const tasks = d.bw * d.heads * blocks;
-    const params = { tasks, blocks, heads: d.heads, t: d.t, dh: d.dh, nw: d.nw, scale: opts.scale, tp };
+    const params = { tasks, blocks, heads: d.heads, t: d.t, dh: d.dh, nw: d.nw, scale: opts.scale, tp, k_off: src.kOff, v_off: src.vOff };
     return { rows, params, groups: grid1d(device, tasks, WG / LANES), any: tasks > 0 };
   };
   const nc = Math.ceil(d.dh / 32);
   const vec4 = opts.vec4 ?? d.dh % 4 === 0;
   if (vec4 && d.dh % 4 !== 0) throw new RangeError(`windowAttention: vec4 needs dh % 4 == 0, got dh = ${d.dh}`);
   const train = needsGrad(inputs);
-  const out = Tensor.empty(device, q.shape);
+  const shape = [d.bw, d.heads, d.t, d.dh];
+  const out = Tensor.empty(device, shape);
   const saved = train ? Tensor.empty(device, [d.bw * d.heads * d.t * (tp + 1)]) : null;
   const fwd = split('forward');
   if (fwd.any) {
     device.dispatch(kernel(device, FILE, 'forward', { WG, NC: nc, ROWS: fwd.rows, HAS_BIAS: !!bias, HAS_MASK: !!mask, SAVE_P: train, VEC4: vec4 }), {
       buffers: {
-        q: q.buffer,
-        k: k.buffer,
-        v: v.buffer,
+        q: src.q,
+        k: src.k,
+        v: src.v,
         bias: bias?.buffer ?? device.dummyBuffer(),
         mask: mask?.buffer ?? device.dummyBuffer(),
         o: out.buffer,
         saved: saved?.buffer ?? device.dummyBuffer(true),
-        k4: k.buffer,
-        v4: v.buffer,
+        k4: src.k,
+        v4: src.v,
       },
       uniforms: { p: fwd.params },
       workgroups: fwd.groups,
     });
   }
   return record(op, inputs, out, (dy) => {
-    const dq = Tensor.empty(device, q.shape);
-    const dk = Tensor.empty(device, q.shape);
-    const dv = Tensor.empty(device, q.shape);
+    const t = targets();
     const ds = Tensor.empty(device, [d.bw, d.heads, d.t, tp]);
     if (fwd.any) {
       const r = split('backward_rows');
       device.dispatch(kernel(device, FILE, 'backward_rows', { WG, NC: nc, ROWS: r.rows, VEC4: vec4 }), {
-        buffers: { rk: k.buffer, rv: v.buffer, ro: out.buffer, rdo: dy.buffer, rs: saved!.buffer, dscore: ds.buffer, dq: dq.buffer, rk4: k.buffer, rv4: v.buffer },
+        buffers: { rk: src.k, rv: src.v, ro: out.buffer, rdo: dy.buffer, rs: saved!.buffer, dscore: ds.buffer, dq: t.dq, rk4: src.k, rv4: src.v },
         uniforms: { bp: r.params },
         workgroups: r.groups,
       });
       const c = split('backward_cols');
-      device.dispatch(kernel(device, FILE, 'backward_cols', { WG, NC: nc, ROWS: c.rows, VEC4: vec4 }), {
-        buffers: { cq: q.buffer, cdo: dy.buffer, cs: saved!.buffer, cds: ds.buffer, dk: dk.buffer, dv: dv.buffer, cq4: q.buffer, cdo4: dy.buffer },
+      device.dispatch(kernel(device, FILE, 'backward_cols', { WG, NC: nc, ROWS: c.rows, VEC4: vec4, PACKED: t.dv === null }), {
+        buffers: { cq: src.q, cdo: dy.buffer, cs: saved!.buffer, cds: ds.buffer, dk: t.dk, dv: t.dv ?? device.dummyBuffer(true), cq4: src.q, cdo4: dy.buffer },
         uniforms: { cp: c.params },
         workgroups: c.groups,
       });
@@ -183,12 +237,11 @@ export function windowAttention(q: Tensor, k: Tensor, v: Tensor, opts: WindowAtt
       const rows = summed.view([d.heads, d.t, tp]);
       const cut = tp === d.t ? rows : sliceAxis(rows, 2, 0, d.t);
       dbias = cut.view(bias.shape);
-      for (const t of new Set([summed, rows, cut])) t.dispose();
+      for (const x of new Set([summed, rows, cut])) x.dispose();
       flat.dispose();
     }
     ds.dispose();
-    const keepIf = (g: Tensor, t: Tensor) => (t.requiresGrad ? g : (g.dispose(), null));
-    return [keepIf(dq, q), keepIf(dk, k), keepIf(dv, v), ...(bias ? [dbias] : [])];
+    return [...t.grads(), ...(bias ? [dbias] : [])];
   });
 }
 

@@ -6,7 +6,7 @@ import { expect } from 'chai';
 import { backward, noGrad, Tensor } from '../../src/index.js';
 import '../../src/ops/index.js';
 import { attentionUnfused } from '../../src/nn/attention_unfused.js';
-import { windowAttention, type WindowAttentionOptions } from '../../src/ops/window_attention.js';
+import { windowAttention, windowAttentionPacked, type WindowAttentionOptions } from '../../src/ops/window_attention.js';
 import { relativePositionBias, relativePositionIndex, swinShiftMaskData, swinShiftMask } from '../../src/ops/window_attention_swin.js';
 import { nd, type NDArray } from '../../src/ref/ndarray.js';
 import { windowAttentionRef, windowAttentionVjpRef, type WindowAttentionRefOptions } from '../../src/ref/window_attention.js';
@@ -131,6 +131,49 @@ describe('windowAttention', function () {
       });
     });
   }
+
+  // q, k, v packed as one [3, Bw, heads, T, dh] tensor: the parts read at offsets, one packed gradient
+  for (const c of [
+    { bw: 4, heads: 3, t: 49, dh: 32, nw: 2, bias: true },
+    { bw: 4, heads: 3, t: 49, dh: 32, nw: 2, bias: true, rows: 1 },
+    { bw: 3, heads: 2, t: 10, dh: 5, nw: 3, bias: true, rows: 2 },
+    { bw: 2, heads: 1, t: 9, dh: 4, nw: 1, bias: false, scalar: true },
+  ] as Case[]) {
+    it(`windowAttentionPacked: forward and the packed dqkv${c.bias ? ', dbias' : ''} match the reference ${label(c)}`, async () => {
+      const x = inputsOf(c, 17);
+      const n = x.q.data.length;
+      const packed = nd([3, ...x.q.shape], Float64Array.from([...x.q.data, ...x.k.data, ...x.v.data]));
+      const parts = (a: NDArray) => [0, 1, 2].map((i) => nd(x.q.shape, a.data.slice(i * n, (i + 1) * n)));
+      await checkGpu({
+        name: `windowAttentionPacked ${label(c)}`,
+        inputs: c.bias ? [packed, x.bias!] : [packed],
+        gpu: (ts) => {
+          const mask = x.mask ? Tensor.from(ts[0]!.device, x.mask.data, x.mask.shape) : undefined;
+          return windowAttentionPacked(ts[0]!, { scale: x.scale, bias: ts[1], mask, ...(c.scalar ? { vec4: false } : {}), ...(c.rows ? { rows: c.rows } : {}) });
+        },
+        ref: (a) => {
+          const [q, k, v] = parts(a[0]!);
+          return windowAttentionRef(q!, k!, v!, refOpts(x, a[1]));
+        },
+        vjp: (a, dy) => {
+          const [q, k, v] = parts(a[0]!);
+          const g = windowAttentionVjpRef(q!, k!, v!, refOpts(x, a[1]), dy);
+          const dqkv = nd(packed.shape, Float64Array.from([...g.dq.data, ...g.dk.data, ...g.dv.data]));
+          return c.bias ? [dqkv, g.dbias] : [dqkv];
+        },
+        fwd: TOL.fwd,
+        bwd: TOL.bwd,
+      });
+    });
+  }
+
+  it('windowAttentionPacked errors: qkv must be [3, Bw, heads, T, dh]', async () => {
+    const device = await sharedDevice();
+    const before = device.counters.dispatches;
+    expect(() => windowAttentionPacked(Tensor.empty(device, [2, 1, 1, 4, 4]), { scale: 1 })).to.throw(/windowAttentionPacked: qkv must be \[3, Bw, heads, T, dh\], got \[2, 1, 1, 4, 4\]/);
+    expect(() => windowAttentionPacked(Tensor.empty(device, [3, 1, 1, 65, 4]), { scale: 1 })).to.throw(/windowAttentionPacked: T must be in 1\.\.64.*qkv \[3, 1, 1, 65, 4\]/);
+    expect(device.counters.dispatches).to.equal(before);
+  });
 
   it('windowAttention fused: gradients only for the inputs that require one [2, 2, 10, 5]', async () => {
     const device = await sharedDevice();
