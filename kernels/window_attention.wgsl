@@ -1,5 +1,6 @@
 // Windowed multi-head attention, fused (src/ops/window_attention.ts). q, k, v, o are
-// [Bw, heads, T, dh] contiguous; "bh" is the flat (window, head) index, b = bh / heads the window
+// [Bw, heads, T, dh] contiguous (k and v from p.k_off and p.v_off in their buffers: the parts of a
+// packed [3, Bw, heads, T, dh] qkv, q first); "bh" is the flat (window, head) index, b = bh / heads the window
 // (mask row b % nw), h = bh % heads. Needs subgroups of exactly 8 lanes, consecutive in
 // local_invocation_index (the TS side refuses other devices).
 //

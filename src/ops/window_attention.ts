@@ -4,6 +4,8 @@
  *
  *   S = q kᵀ · scale + bias[h] + mask[b mod nW],  P = softmax(S) over the last axis,  out = P v
  *
+ * windowAttentionPacked takes q, k, v as one [3, Bw, heads, T, dh] tensor (Swin's qkv) and returns
+ * one packed gradient.
  * q, k, v and out are [Bw, heads, T, dh] with Bw = batch · nW windows (window b uses mask row
  * b mod nW, as the released Swin code's `view(B_ // nW, nW, ...)` does). T ≤ 64 and dh ≤ 64.
  * The forward pass makes one pass over the keys (online softmax: running row maximum, rescaled
