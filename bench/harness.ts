@@ -103,6 +103,18 @@ export function parseImpls(list: string): Impl[] {
 }
 
 /**
+ * Parses a comma list of our matmul variants ('auto' is matmul() as users get it; the others are
+ * the registered kernels and the naive baseline); throws naming the unknown ones and the known ones.
+ */
+export function parseVariants(list: string): OursVariant[] {
+  const all = oursVariants();
+  const names = list.split(',').map((s) => s.trim()).filter(Boolean);
+  const bad = names.filter((n) => !all.some((v) => v.name === n));
+  if (bad.length) throw new Error(`unknown matmul variant(s) ${bad.join(', ')} (variants: ${all.map((v) => v.name).join(', ')})`);
+  return all.filter((v) => names.includes(v.name));
+}
+
+/**
  * Opens a device on a fresh Dawn GPU object and compiles the project's kernels one file at a
  * time, so that a file that does not compile (work in progress elsewhere) costs only the ops that
  * use it, with a note, instead of the whole benchmark.

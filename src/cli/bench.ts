@@ -11,7 +11,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, InvalidArgumentError } from 'commander';
 import { casesJson } from '../../bench/cases.js';
-import { DEFAULT_IMPLS, parseImpls, runBench } from '../../bench/harness.js';
+import { DEFAULT_IMPLS, parseImpls, parseVariants, runBench } from '../../bench/harness.js';
 import { DEFAULT_TIMING } from '../../bench/timing.js';
 import { IMPLS } from '../../bench/types.js';
 import { NoAdapterError } from '../runtime/errors.js';
@@ -34,6 +34,7 @@ interface BenchCliOptions {
   json?: string;
   roofline: boolean;
   rounds: number;
+  variant?: string;
   exportCases?: string | true;
 }
 
@@ -43,6 +44,7 @@ export function benchCommand(): Command {
     .option('--op <name>', 'only the cases of this op (matmul | aunce | attention | encoder)')
     .option('--case <substring>', 'only cases whose name contains this (case-insensitive)')
     .option('--impl <list>', `comma list of runners (${IMPLS.join(', ')})`, DEFAULT_IMPLS.join(','))
+    .option('--variant <list>', 'only these of our matmul variants (auto, the kernel variants, naive; default all)')
     .option('--repeats <n>', 'most timed repetitions per case, after warm-up', positiveInt, DEFAULT_TIMING.repeats)
     .option('--budget-ms <n>', 'fewer repetitions (at least 3) when a case would take longer than this', positiveInt, DEFAULT_TIMING.budgetMs)
     .option('--rounds <n>', 'measure every case with every runner this many times, interleaved; a row reports the median of its rounds', positiveInt, 1)
@@ -62,6 +64,7 @@ export function benchCommand(): Command {
           op: opts.op,
           caseFilter: opts.case,
           impls: parseImpls(opts.impl),
+          ...(opts.variant ? { variants: parseVariants(opts.variant) } : {}),
           quick: opts.quick,
           timing: { repeats: opts.repeats, budgetMs: opts.budgetMs },
           noRoofline: !opts.roofline,

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { matmulCase } from '../../bench/cases.js';
-import { parseImpls } from '../../bench/harness.js';
+import { parseImpls, parseVariants } from '../../bench/harness.js';
 import { importOptional, MissingPackage } from '../../bench/optional.js';
 import { bestRoofline, rooflineLimit, type Roofline } from '../../bench/roofline.js';
 import { findTorchPython } from '../../bench/runners/torch.js';
@@ -60,6 +60,12 @@ describe('bench table', () => {
   it('table runners: --impl accepts the known names and rejects others by name', () => {
     expect(parseImpls('ours, torch')).to.deep.equal(['ours', 'torch']);
     expect(() => parseImpls('ours,tfjs,cuda')).to.throw(/unknown runner\(s\) tfjs, cuda \(runners: ours, naive, tfjs-webgpu/);
+  });
+
+  it('table variants: --variant picks our matmul variants by name, in the registry order, and rejects others by name', () => {
+    expect(parseVariants('subgroup32, auto').map((v) => v.name)).to.deep.equal(['auto', 'subgroup32']);
+    expect(parseVariants('naive').map((v) => [v.name, v.impl])).to.deep.equal([['naive', 'naive']]);
+    expect(() => parseVariants('auto,cublas')).to.throw(/unknown matmul variant\(s\) cublas \(variants: auto, .*subgroup32/);
   });
 
   it('table timing: medians and a repetition count that fits the budget (at least 3)', () => {
