@@ -11,7 +11,7 @@ import type { Device } from '../runtime/device.js';
 import { normAxis, shapeStr } from '../tensor/shape.js';
 import { needsGrad, record } from '../tensor/tape.js';
 import { Tensor } from '../tensor/tensor.js';
-import { checkInputs, grid1d, kernel } from './support.js';
+import { checkInputs, grid1d, kernel, vec4Bindings } from './support.js';
 
 const FILE = 'batch_norm.wgsl';
 const WG = 64;
@@ -81,11 +81,13 @@ export function batchNorm(x: Tensor, weight: Tensor | null, bias: Tensor | null,
   }
   const y = Tensor.empty(device, x.shape);
   const v4 = vec4Mode(layout);
+  // invocations: one per value, or one per 4 values with the vec4 kernels
+  const n = v4 === '' ? x.size : x.size / 4;
   const forwardArgs = { x: x.buffer, mean: mean.buffer, rstd: rstd.buffer, weight: (weight ?? x).buffer, bias: (bias ?? x).buffer, y: y.buffer };
   device.dispatch(kernel(device, FILE, `forward${v4}`, { WG }), {
-    buffers: v4 === '' ? forwardArgs : renameVec4(forwardArgs, v4 === '4c' ? ['x', 'mean', 'rstd', 'weight', 'bias', 'y'] : ['x', 'y']),
-    uniforms: { p: { n: v4 === '' ? x.size : x.size / 4, channels, inner, has_weight: weight ? 1 : 0, has_bias: bias ? 1 : 0 } },
-    workgroups: grid1d(device, v4 === '' ? x.size : x.size / 4, WG),
+    buffers: v4 === '' ? forwardArgs : vec4Bindings(forwardArgs, v4 === '4c' ? Object.keys(forwardArgs) : ['x', 'y']),
+    uniforms: { p: { n, channels, inner, has_weight: weight ? 1 : 0, has_bias: bias ? 1 : 0 } },
+    workgroups: grid1d(device, n, WG),
   });
   if (!needsGrad(inputs)) {
     mean.dispose();
@@ -99,9 +101,9 @@ export function batchNorm(x: Tensor, weight: Tensor | null, bias: Tensor | null,
       dx = Tensor.empty(device, x.shape);
       const args = { xx: x.buffer, xmean: mean.buffer, xrstd: rstd.buffer, xw: (weight ?? x).buffer, xsum_dy: sumDy.buffer, xsum_dyx: sumDyX.buffer, xdy: dy.buffer, dx: dx.buffer };
       device.dispatch(kernel(device, FILE, `backward_x${v4}`, { WG }), {
-        buffers: v4 === '' ? args : renameVec4(args, v4 === '4c' ? Object.keys(args) : ['xx', 'xdy', 'dx']),
-        uniforms: { bx: { n: v4 === '' ? x.size : x.size / 4, channels, inner, total, training: training ? 1 : 0, has_weight: weight ? 1 : 0 } },
-        workgroups: grid1d(device, v4 === '' ? x.size : x.size / 4, WG),
+        buffers: v4 === '' ? args : vec4Bindings(args, v4 === '4c' ? Object.keys(args) : ['xx', 'xdy', 'dx']),
+        uniforms: { bx: { n, channels, inner, total, training: training ? 1 : 0, has_weight: weight ? 1 : 0 } },
+        workgroups: grid1d(device, n, WG),
       });
     }
     const grads: (Tensor | null)[] = [dx];
@@ -122,11 +124,6 @@ function vec4Mode(l: Layout): '' | '4c' | '4i' {
   if (l.inner === 1 && l.channels % 4 === 0) return '4c';
   if (l.inner % 4 === 0) return '4i';
   return '';
-}
-
-/** The bindings named in `names` under their vec4 twins' names (name + '4'). */
-function renameVec4(buffers: Record<string, GPUBuffer>, names: readonly string[]): Record<string, GPUBuffer> {
-  return Object.fromEntries(Object.entries(buffers).map(([k, b]) => [names.includes(k) ? `${k}4` : k, b]));
 }
 
 /** Batch mean and rstd per channel, and the running-stat update when buffers are given. */

@@ -9,7 +9,7 @@ import type { Device } from '../runtime/device.js';
 import { shapeStr } from '../tensor/shape.js';
 import { needsGrad, record } from '../tensor/tape.js';
 import { Tensor } from '../tensor/tensor.js';
-import { checkInputs, grid1d, kernel } from './support.js';
+import { checkInputs, grid1d, kernel, vec4Bindings } from './support.js';
 
 const FILE = 'layer_norm.wgsl';
 const SUBGROUP_FILE = 'layer_norm_subgroup.wgsl';
@@ -31,8 +31,8 @@ export function layerNormVariant(device: Device): LayerNormVariant {
   return device.has('subgroups') && max !== null && max > 0 && max <= WG && WG % max === 0 ? 'subgroup' : 'plain';
 }
 
-/** The vec4 twins of the plain kernels' row bindings (forward4, backward_x4). */
-const VEC4_NAMES: Record<string, string> = { x: 'x4', weight: 'weight4', bias: 'bias4', y: 'y4', bx: 'bx4', bw: 'bw4', dy: 'dy4', dx: 'dx4' };
+/** The plain kernels' row bindings that forward4 and backward_x4 read or write as vec4. */
+const VEC4_ROW_BINDINGS = ['x', 'weight', 'bias', 'y', 'bx', 'bw', 'dy', 'dx'];
 
 /**
  * Dispatches a row kernel (forward or backward_x) of the chosen variant over `rows` rows of `cols`
@@ -44,8 +44,7 @@ function dispatchRows(device: Device, variant: LayerNormVariant, entry: string, 
     const rowsPerGroup = WG / device.adapter.subgroupMaxSize!;
     device.dispatch(kernel(device, SUBGROUP_FILE, entry, { WG }), { ...args, workgroups: grid1d(device, rows, rowsPerGroup) });
   } else if (cols % 4 === 0) {
-    const buffers = Object.fromEntries(Object.entries(args.buffers).map(([name, b]) => [VEC4_NAMES[name] ?? name, b]));
-    device.dispatch(kernel(device, FILE, `${entry}4`, { WG }), { ...args, buffers, workgroups: grid1d(device, rows, WG) });
+    device.dispatch(kernel(device, FILE, `${entry}4`, { WG }), { ...args, buffers: vec4Bindings(args.buffers, VEC4_ROW_BINDINGS), workgroups: grid1d(device, rows, WG) });
   } else {
     device.dispatch(kernel(device, FILE, entry, { WG }), { ...args, workgroups: grid1d(device, rows, WG) });
   }

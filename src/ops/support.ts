@@ -44,6 +44,14 @@ export function grid1d(device: Device, n: number, perGroup: number): [number, nu
 }
 
 /** A shape (or strides) padded to MAX_RANK u32 values, leading dims first; `fill` pads the front. */
+/**
+ * The bindings named in `names` renamed to their vec4 twins (name + '4'): the kernels that read 4
+ * values per invocation declare `x4: array<vec4<f32>>` next to `x: array<f32>`.
+ */
+export function vec4Bindings(buffers: Record<string, GPUBuffer>, names: readonly string[]): Record<string, GPUBuffer> {
+  return Object.fromEntries(Object.entries(buffers).map(([k, b]) => [names.includes(k) ? `${k}4` : k, b]));
+}
+
 export function packDims(dims: readonly number[], fill = 1): number[] {
   if (dims.length > MAX_RANK) throw new RangeError(`rank ${dims.length} exceeds ${MAX_RANK}`);
   return [...new Array<number>(MAX_RANK - dims.length).fill(fill), ...dims];
