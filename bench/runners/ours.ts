@@ -4,7 +4,8 @@
  * up before timing, every repetition is its own timed pass in one submit, nothing but the
  * timestamps is read back. While the GPU works the harness sleeps for about the expected time
  * instead of awaiting at once: a pending Dawn promise polls on setImmediate and takes a core from
- * a CPU adapter (WEBGPU_ON_CPU.md); the TF.js WebGPU runner gets the same treatment.
+ * a CPU adapter (WEBGPU_ON_CPU.md); the TF.js WebGPU runner gets the same treatment. The variants
+ * of a case take turns, in blocks of repetitions, so that they meet the host's drift alike.
  */
 import { matmul, matmulRaw } from '../../src/ops/matmul.js';
 import { matmulVariants, type MatmulVariant } from '../../src/ops/matmul_variants.js';
@@ -15,7 +16,7 @@ import { noGrad } from '../../src/tensor/tape.js';
 import { Tensor } from '../../src/tensor/tensor.js';
 import { operandShapes, problemOf, type MatmulCase } from '../cases.js';
 import { plannedRepeats, randomF32 } from '../timing.js';
-import { eachCase, makeRow, type Impl, type Row, type Runner, type RunnerContext, type Unavailable } from '../types.js';
+import { eachCase, makeRow, type Impl, type Runner, type RunnerContext, type Unavailable } from '../types.js';
 
 export interface OursVariant {
   name: string;
@@ -31,6 +32,8 @@ export interface OursVariant {
 
 /** timed repetitions per case at most (one timestamp pair each) */
 const MAX_REPEATS = 256;
+/** blocks the repetitions of a case are split into, the variants taking turns (see measure) */
+const INTERLEAVE = 4;
 
 /** What matmul() runs: the variant chosen for the case's shape class on this device. */
 export const AUTO: OursVariant = {
@@ -77,8 +80,9 @@ export function oursRunner(variants: readonly OursVariant[] = oursVariants()) {
       const s = operandShapes(c);
       const a = Tensor.from(device, randomF32(c.batch * c.m * c.k, 1), s.a);
       const b = Tensor.from(device, randomF32(c.batch * c.k * c.n, 2), s.b);
-      const rows: Row[] = [];
       try {
+        // warm-up and a cost estimate for every variant that can run the case
+        const ready: { v: OursVariant; once: () => void; estimate: number; repeats: number; samples: number[] }[] = [];
         for (const v of variants) {
           if ((c.transA || c.transB) && !v.transposes) {
             ctx.log(`${v.impl ?? 'ours'}/${v.name}: ${c.name}: skipped (the variant has no transposed operands)`);
@@ -93,15 +97,26 @@ export function oursRunner(variants: readonly OursVariant[] = oursVariants()) {
           const t0 = performance.now();
           once();
           await device.sync();
-          const estimate = await timed(once, 1, performance.now() - t0);
-          const samples = await timed(once, Math.min(MAX_REPEATS, plannedRepeats(estimate[0]!, ctx.timing)), estimate[0]!);
-          rows.push(makeRow(c, v.impl ?? 'ours', v.name, samples, timer.clock, device.name));
+          const estimate = (await timed(once, 1, performance.now() - t0))[0]!;
+          ready.push({ v, once, estimate, repeats: Math.min(MAX_REPEATS, plannedRepeats(estimate, ctx.timing)), samples: [] });
         }
+        // The repetitions in INTERLEAVE blocks, the variants taking turns (each block starting at
+        // the next one), so that the host's drift during a case and the place in the order fall
+        // on every variant alike. Measured one after the other, auto (always first) came out
+        // slower than subgroup32 in all 10 Swin-T Linear cases of one run, though it runs the
+        // same kernel there: the host's phases last seconds and change speed up to 2x.
+        for (let block = 0; block < INTERLEAVE; block++) {
+          for (let i = 0; i < ready.length; i++) {
+            const r = ready[(block + i) % ready.length]!;
+            const n = Math.ceil(((block + 1) * r.repeats) / INTERLEAVE) - Math.ceil((block * r.repeats) / INTERLEAVE);
+            if (n > 0) r.samples.push(...(await timed(r.once, n, r.estimate)));
+          }
+        }
+        return ready.map((r) => makeRow(c, r.v.impl ?? 'ours', r.v.name, r.samples, timer.clock, device.name));
       } finally {
         a.dispose();
         b.dispose();
       }
-      return rows;
     };
     return {
       impl: 'ours',

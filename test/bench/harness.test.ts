@@ -1,8 +1,9 @@
 import { expect } from 'chai';
 import { runBench } from '../../bench/harness.js';
-import { mergeRounds, type Row } from '../../bench/types.js';
+import { isUnavailable, mergeRounds, type Row } from '../../bench/types.js';
 import { roundSpread } from '../../bench/table.js';
-import { QUICK_MAX_FLOPS } from '../../bench/cases.js';
+import { QUICK_MAX_FLOPS, matmulCase } from '../../bench/cases.js';
+import { AUTO, oursRunner, type OursVariant } from '../../bench/runners/ours.js';
 import { sharedDevice } from '../helpers.js';
 
 describe('bench harness', () => {
@@ -107,5 +108,25 @@ describe('bench harness', () => {
       }
       expect(caught?.message, String(rounds)).to.match(/rounds must be a positive integer/);
     }
+  });
+  it('harness ours: the variants of a case take turns in blocks of repetitions, each starting the next block', async function () {
+    this.timeout(60000);
+    const device = await sharedDevice();
+    const calls: string[] = [];
+    const spy = (name: string): OursVariant => ({ name, transposes: true, run: (a, b, c) => (calls.push(name), AUTO.run(a, b, c)) });
+    const runner = await oursRunner([spy('first'), spy('second')])({ device, gpu: null, timing: { repeats: 8, budgetMs: 1e6 }, log: () => {} });
+    if (isUnavailable(runner)) throw new Error(runner.unavailable);
+    const rows: Row[] = [];
+    try {
+      await runner.runAll([matmulCase('turns 32', 1, 32, 32, 32)], (row) => rows.push(row));
+    } finally {
+      await runner.close();
+    }
+    expect(rows.map((r) => [r.variant, r.repeats])).to.deep.equal([['first', 8], ['second', 8]]);
+    // warm-up + estimate of each, then 4 blocks of 2 repetitions: first, second, then second, first, ...
+    const timedCalls = calls.slice(4);
+    const blocks = Array.from({ length: 4 }, (_, i) => timedCalls.slice(4 * i, 4 * i + 4).join(','));
+    expect(calls.slice(0, 4)).to.deep.equal(['first', 'first', 'second', 'second']);
+    expect(blocks).to.deep.equal(['first,first,second,second', 'second,second,first,first', 'first,first,second,second', 'second,second,first,first']);
   });
 });
