@@ -31,7 +31,8 @@ export interface AttentionBenchVariant {
 /** timed repetitions per case at most */
 const MAX_REPEATS = 256;
 
-export const FUSED_ATTENTION: AttentionBenchVariant = { name: 'fused', impl: 'ours', attend: windowAttention, unsupported: windowAttentionUnsupported };
+/** The fused op as users get it: the subgroup kernels on lavapipe, the workgroup ones on GPUs. */
+export const FUSED_ATTENTION: AttentionBenchVariant = { name: 'fused', impl: 'ours', attend: windowAttention, unsupported: (d) => windowAttentionUnsupported(d) };
 export const UNFUSED_ATTENTION: AttentionBenchVariant = { name: 'unfused', impl: 'naive', attend: attentionUnfused };
 
 /** The inputs of a case as float32 arrays (the TF.js runner uploads the same values). */

@@ -51,10 +51,14 @@ export interface SwinContext {
   dropRng: Rng;
 }
 
-/** Windows or heads larger than the fused kernels' limits (T, dh <= 64) take the unfused path. */
+/**
+ * Windows or heads the fused kernels cannot take (T, dh > 64; on devices with only the workgroup
+ * kernels, dh % 4 != 0 or too little workgroup memory) take the unfused path.
+ */
 function attend(ctx: SwinContext, qkv: Tensor, opts: WindowAttentionOptions): Tensor {
   const [, bw, heads, t, dh] = qkv.shape as [number, number, number, number, number];
-  if (ctx.attention === 'fused' && t <= WINDOW_ATTENTION_MAX_T && dh <= WINDOW_ATTENTION_MAX_DH) return windowAttentionPacked(qkv, opts);
+  const fits = t <= WINDOW_ATTENTION_MAX_T && dh <= WINDOW_ATTENTION_MAX_DH && windowAttentionUnsupported(ctx.device, { t, dh }) === null;
+  if (ctx.attention === 'fused' && fits) return windowAttentionPacked(qkv, opts);
   const part = (i: number) => reshape(narrow(qkv, 0, i, 1), [bw, heads, t, dh]);
   return attentionUnfused(part(0), part(1), part(2), opts);
 }

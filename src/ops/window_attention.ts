@@ -16,9 +16,15 @@
  * the bias gradient is dS summed over windows by the fixed-order sum of reduce.ts (no atomics:
  * the same inputs give bit-identical gradients). The mask is a constant: it gets no gradient.
  *
- * The kernels share loaded rows among the 8 lanes of a subgroup by subgroupBroadcast (the fast
- * pattern on lavapipe, WEBGPU_ON_CPU.md), so they need subgroups of exactly 8 lanes; elsewhere
- * windowAttention throws and attentionUnfused (src/nn/attention_unfused.ts) computes the same.
+ * Two families of kernels compute it, with the same saved layouts (`kernels` option):
+ *   'subgroup'   kernels/window_attention.wgsl: share loaded rows among the 8 lanes of a subgroup
+ *                by subgroupBroadcast (the fast pattern on lavapipe, WEBGPU_ON_CPU.md); they need
+ *                subgroups of exactly 8 lanes. The default where the device has them.
+ *   'workgroup'  kernels/window_attention_wg.wgsl: one workgroup per (window, head) with k and v in
+ *                workgroup memory, the GPU way; they need dh % 4 == 0 and 2·T·dh·4 + 256 bytes of
+ *                workgroup memory. The default elsewhere.
+ * Where neither can run, windowAttention throws and attentionUnfused (src/nn/attention_unfused.ts)
+ * computes the same.
  * Swin helpers (relative-position index, bias gather, shift mask): src/ops/window_attention_swin.ts.
  */
 import type { Device } from '../runtime/device.js';
@@ -30,6 +36,7 @@ import { sliceAxis } from './slice.js';
 import { checkInputs, grid1d, kernel } from './support.js';
 
 const FILE = 'window_attention.wgsl';
+const WG_FILE = 'window_attention_wg.wgsl';
 /** invocations per workgroup: 8 subgroups of 8 lanes, each owning 8 or 16 rows of one (window, head) */
 const WG = 64;
 const LANES = 8;
@@ -50,7 +57,17 @@ export interface WindowAttentionOptions {
   vec4?: boolean;
   /** rows per lane in every kernel, 1 or 2 (default: defaultRows); for tests and benchmarks */
   rows?: 1 | 2;
+  /** which kernels (default: windowAttentionKernels); for tests and benchmarks */
+  kernels?: WindowAttentionKernels;
 }
+
+/** The two kernel families (see the file comment). */
+export type WindowAttentionKernels = 'subgroup' | 'workgroup';
+
+/** storage buffers bound by the workgroup kernels' forward */
+const WG_STORAGE_BUFFERS = 7;
+/** workgroup memory of the workgroup kernels, in bytes: the two [T, dh] blocks and 64 row values */
+const wgSharedBytes = (t: number, dh: number) => 2 * t * dh * 4 + 256;
 
 type Entry = 'forward' | 'backward_rows' | 'backward_cols';
 
@@ -64,15 +81,40 @@ export function defaultRows(entry: Entry, t: number): 1 | 2 {
   return entry === 'backward_cols' && t > LANES ? 2 : 1;
 }
 
-/** Why the fused kernels cannot run on a device, or null when they can. */
-export function windowAttentionUnsupported(device: Device): string | null {
-  const min = device.adapter.subgroupMinSize;
-  const max = device.adapter.subgroupMaxSize;
-  if (!device.has('subgroups') || min === null) return 'the fused window attention kernels need the subgroups feature';
-  if (min !== LANES || max !== LANES) return `the fused window attention kernels need subgroups of exactly ${LANES} lanes (this adapter: ${min}-${max})`;
+/** Why one kernel family cannot run a [.., T, dh] problem on a device, or null when it can. */
+export function windowAttentionKernelsUnsupported(device: Device, kernels: WindowAttentionKernels, t: number, dh: number): string | null {
   const buffers = device.limits.maxStorageBuffersPerShaderStage ?? 8;
-  if (buffers < STORAGE_BUFFERS) return `the fused window attention kernels bind ${STORAGE_BUFFERS} storage buffers; this device allows ${buffers}`;
+  if (kernels === 'subgroup') {
+    const min = device.adapter.subgroupMinSize;
+    const max = device.adapter.subgroupMaxSize;
+    if (!device.has('subgroups') || min === null) return 'the subgroup window attention kernels need the subgroups feature';
+    if (min !== LANES || max !== LANES) return `the subgroup window attention kernels need subgroups of exactly ${LANES} lanes (this adapter: ${min}-${max})`;
+    if (buffers < STORAGE_BUFFERS) return `the subgroup window attention kernels bind ${STORAGE_BUFFERS} storage buffers; this device allows ${buffers}`;
+    return null;
+  }
+  if (dh % 4 !== 0) return `the workgroup window attention kernels need dh % 4 == 0, got dh = ${dh}`;
+  const shared = device.limits.maxComputeWorkgroupStorageSize ?? 16384;
+  if (wgSharedBytes(t, dh) > shared) return `the workgroup window attention kernels need ${wgSharedBytes(t, dh)} bytes of workgroup memory at T = ${t}, dh = ${dh}; this device allows ${shared}`;
+  const invocations = device.limits.maxComputeInvocationsPerWorkgroup ?? 256;
+  if (invocations < WG) return `the workgroup window attention kernels need workgroups of ${WG} invocations; this device allows ${invocations}`;
+  if (buffers < WG_STORAGE_BUFFERS) return `the workgroup window attention kernels bind ${WG_STORAGE_BUFFERS} storage buffers; this device allows ${buffers}`;
   return null;
+}
+
+/** The kernel family windowAttention uses by default: 'subgroup' where it can run, else 'workgroup'. */
+export function windowAttentionKernels(device: Device, t: number, dh: number): WindowAttentionKernels {
+  return windowAttentionKernelsUnsupported(device, 'subgroup', t, dh) === null ? 'subgroup' : 'workgroup';
+}
+
+/**
+ * Why the fused kernels cannot run on a device, or null when one family can: for a [.., T, dh]
+ * problem, or without a shape for Swin's usual windows (T = 49, dh = 32).
+ */
+export function windowAttentionUnsupported(device: Device, shape: { t: number; dh: number } = { t: 49, dh: 32 }): string | null {
+  const sub = windowAttentionKernelsUnsupported(device, 'subgroup', shape.t, shape.dh);
+  if (sub === null) return null;
+  const wg = windowAttentionKernelsUnsupported(device, 'workgroup', shape.t, shape.dh);
+  return wg === null ? null : `${sub}; ${wg}`;
 }
 
 interface Dims {
@@ -173,8 +215,11 @@ interface Targets {
 /** The fused forward, and the backward on the tape: `qkvInputs` are the tensors q, k, v come from. */
 function fused(device: Device, d: Dims, opts: WindowAttentionOptions, qkvInputs: Tensor[], src: Sources, targets: () => Targets): Tensor {
   const op = 'windowAttention';
-  const why = windowAttentionUnsupported(device);
+  const family = opts.kernels ?? windowAttentionKernels(device, d.t, d.dh);
+  if (family !== 'subgroup' && family !== 'workgroup') throw new RangeError(`${op}: kernels must be 'subgroup' or 'workgroup', got ${String(family)}`);
+  const why = opts.kernels ? windowAttentionKernelsUnsupported(device, family, d.t, d.dh) : windowAttentionUnsupported(device, d);
   if (why) throw new Error(`${op}: ${why} (${device.name}); use attentionUnfused`);
+  if (family === 'workgroup') return fusedWorkgroup(device, d, opts, qkvInputs, src, targets);
   const bias = opts.bias;
   const mask = opts.mask;
   const inputs = bias ? [...qkvInputs, bias] : qkvInputs;
@@ -231,17 +276,73 @@ function fused(device: Device, d: Dims, opts: WindowAttentionOptions, qkvInputs:
         workgroups: c.groups,
       });
     }
-    let dbias: Tensor | null = null;
-    if (bias?.requiresGrad) {
-      // over windows 4 values at a time (rows padded to tp), then the padding dropped
-      const flat = ds.view([d.bw, d.heads * d.t * tp]);
-      const summed = sum(flat, 0);
-      const rows = summed.view([d.heads, d.t, tp]);
-      const cut = tp === d.t ? rows : sliceAxis(rows, 2, 0, d.t);
-      dbias = cut.view(bias.shape);
-      for (const x of new Set([summed, rows, cut])) x.dispose();
-      flat.dispose();
+    const dbias = bias?.requiresGrad ? biasGrad(ds, d, bias) : null;
+    ds.dispose();
+    return [...t.grads(), ...(bias ? [dbias] : [])];
+  });
+}
+
+/** The bias gradient: dscore ([Bw, heads, T, tp]) summed over windows, 4 values at a time, then the padding dropped. */
+function biasGrad(ds: Tensor, d: Dims, bias: Tensor): Tensor {
+  const tp = ds.shape[3]!;
+  const flat = ds.view([d.bw, d.heads * d.t * tp]);
+  const summed = sum(flat, 0);
+  const rows = summed.view([d.heads, d.t, tp]);
+  const cut = tp === d.t ? rows : sliceAxis(rows, 2, 0, d.t);
+  const dbias = cut.view(bias.shape);
+  for (const x of new Set([summed, rows, cut])) x.dispose();
+  flat.dispose();
+  return dbias;
+}
+
+/**
+ * fused() with the workgroup kernels (kernels/window_attention_wg.wgsl): one workgroup per
+ * (window, head), the same saved scores, lse and dscore layouts as the subgroup kernels.
+ */
+function fusedWorkgroup(device: Device, d: Dims, opts: WindowAttentionOptions, qkvInputs: Tensor[], src: Sources, targets: () => Targets): Tensor {
+  const bias = opts.bias;
+  const mask = opts.mask;
+  const inputs = bias ? [...qkvInputs, bias] : qkvInputs;
+  const tp = Math.ceil(d.t / 4) * 4;
+  const tasks = d.bw * d.heads;
+  const params = { tasks, blocks: 1, heads: d.heads, t: d.t, dh: d.dh, nw: d.nw, scale: opts.scale, tp, k_off: src.kOff, v_off: src.vOff };
+  const groups = grid1d(device, tasks, 1);
+  const kv4 = (d.t * d.dh) / 4;
+  const train = needsGrad(inputs);
+  const shape = [d.bw, d.heads, d.t, d.dh];
+  const out = Tensor.empty(device, shape);
+  const saved = train ? Tensor.empty(device, [tasks * d.t * (tp + 1)]) : null;
+  if (tasks > 0) {
+    device.dispatch(kernel(device, WG_FILE, 'forward', { WG, KV4: kv4, HAS_BIAS: !!bias, HAS_MASK: !!mask, SAVE_P: train }), {
+      buffers: {
+        q4: src.q,
+        k4: src.k,
+        v4: src.v,
+        bias: bias?.buffer ?? device.dummyBuffer(),
+        mask: mask?.buffer ?? device.dummyBuffer(),
+        o4: out.buffer,
+        saved: saved?.buffer ?? device.dummyBuffer(true),
+      },
+      uniforms: { p: params },
+      workgroups: groups,
+    });
+  }
+  return record('windowAttention', inputs, out, (dy) => {
+    const t = targets();
+    const ds = Tensor.empty(device, [d.bw, d.heads, d.t, tp]);
+    if (tasks > 0) {
+      device.dispatch(kernel(device, WG_FILE, 'backward_rows', { WG, KV4: kv4 }), {
+        buffers: { rk4: src.k, rv4: src.v, ro4: out.buffer, rdo4: dy.buffer, rs: saved!.buffer, dscore: ds.buffer, dq4: t.dq },
+        uniforms: { bp: params },
+        workgroups: groups,
+      });
+      device.dispatch(kernel(device, WG_FILE, 'backward_cols', { WG, KV4: kv4, PACKED: t.dv === null }), {
+        buffers: { cq4: src.q, cdo4: dy.buffer, cs: saved!.buffer, cds: ds.buffer, dk4: t.dk, dv4: t.dv ?? device.dummyBuffer(true) },
+        uniforms: { cp: params },
+        workgroups: groups,
+      });
     }
+    const dbias = bias?.requiresGrad ? biasGrad(ds, d, bias) : null;
     ds.dispose();
     return [...t.grads(), ...(bias ? [dbias] : [])];
   });

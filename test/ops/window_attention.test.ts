@@ -6,7 +6,7 @@ import { expect } from 'chai';
 import { backward, noGrad, Tensor } from '../../src/index.js';
 import '../../src/ops/index.js';
 import { attentionUnfused } from '../../src/nn/attention_unfused.js';
-import { windowAttention, windowAttentionPacked, type WindowAttentionOptions } from '../../src/ops/window_attention.js';
+import { windowAttention, windowAttentionKernels, windowAttentionPacked, windowAttentionUnsupported, type WindowAttentionKernels, type WindowAttentionOptions } from '../../src/ops/window_attention.js';
 import { relativePositionBias, relativePositionIndex, swinShiftMaskData, swinShiftMask } from '../../src/ops/window_attention_swin.js';
 import { nd, type NDArray } from '../../src/ref/ndarray.js';
 import { windowAttentionRef, windowAttentionVjpRef, type WindowAttentionRefOptions } from '../../src/ref/window_attention.js';
@@ -38,6 +38,8 @@ interface Case {
   scalar?: boolean;
   /** force the rows per lane of every kernel (default: defaultRows) */
   rows?: 1 | 2;
+  /** force the kernel family (default: windowAttentionKernels, 'subgroup' on lavapipe) */
+  kernels?: WindowAttentionKernels;
 }
 
 /** A mask of 0 / -100 entries, as the Swin shift mask has, drawn from the seed. */
@@ -59,7 +61,7 @@ function inputsOf(c: Case, seed = 1) {
   };
 }
 
-const label = (c: Case) => `[${c.bw}, ${c.heads}, ${c.t}, ${c.dh}]${c.bias ? ' bias' : ''}${c.nw ? ` mask nW=${c.nw}` : ''}${c.scalar ? ' scalar loads' : ''}${c.rows ? ` rows=${c.rows}` : ''}`;
+const label = (c: Case) => `[${c.bw}, ${c.heads}, ${c.t}, ${c.dh}]${c.bias ? ' bias' : ''}${c.nw ? ` mask nW=${c.nw}` : ''}${c.scalar ? ' scalar loads' : ''}${c.rows ? ` rows=${c.rows}` : ''}${c.kernels ? ` ${c.kernels} kernels` : ''}`;
 
 function refOpts(x: ReturnType<typeof inputsOf>, bias?: NDArray): WindowAttentionRefOptions {
   return { scale: x.scale, bias, mask: x.mask };
@@ -109,6 +111,14 @@ describe('windowAttention', function () {
     { bw: 3, heads: 2, t: 10, dh: 5, nw: 3, bias: true, rows: 2 },
     { bw: 2, heads: 1, t: 64, dh: 64, nw: 2, bias: true, rows: 2 },
     { bw: 1, heads: 1, t: 1, dh: 1, nw: 1, bias: true, rows: 2 },
+    // the workgroup kernels (the default on GPUs), forced here: dh % 4 == 0 only
+    { bw: 4, heads: 3, t: 49, dh: 32, nw: 2, bias: true, kernels: 'workgroup' },
+    { bw: 4, heads: 3, t: 49, dh: 32, nw: 0, bias: false, kernels: 'workgroup' },
+    { bw: 2, heads: 2, t: 10, dh: 12, nw: 2, bias: true, kernels: 'workgroup' },
+    { bw: 2, heads: 1, t: 64, dh: 32, nw: 2, bias: true, kernels: 'workgroup' },
+    { bw: 1, heads: 4, t: 16, dh: 8, nw: 1, bias: true, kernels: 'workgroup' },
+    { bw: 1, heads: 1, t: 1, dh: 4, nw: 1, bias: true, kernels: 'workgroup' },
+    { bw: 5, heads: 2, t: 7, dh: 28, nw: 5, bias: false, scale: 2, kernels: 'workgroup' },
   ];
   for (const c of gpuCases) {
     it(`windowAttention fused: forward and dq, dk, dv${c.bias ? ', dbias' : ''} match the reference ${label(c)}`, async () => {
@@ -119,7 +129,7 @@ describe('windowAttention', function () {
         inputs: withBias ? [x.q, x.k, x.v, x.bias!] : [x.q, x.k, x.v],
         gpu: (ts) => {
           const mask = x.mask ? Tensor.from(ts[0]!.device, x.mask.data, x.mask.shape) : undefined;
-          return windowAttention(ts[0]!, ts[1]!, ts[2]!, { scale: x.scale, bias: ts[3], mask, ...(c.scalar ? { vec4: false } : {}), ...(c.rows ? { rows: c.rows } : {}) });
+          return windowAttention(ts[0]!, ts[1]!, ts[2]!, { scale: x.scale, bias: ts[3], mask, ...(c.scalar ? { vec4: false } : {}), ...(c.rows ? { rows: c.rows } : {}), ...(c.kernels ? { kernels: c.kernels } : {}) });
         },
         ref: (a) => windowAttentionRef(a[0]!, a[1]!, a[2]!, refOpts(x, a[3])),
         vjp: (a, dy) => {
@@ -138,6 +148,8 @@ describe('windowAttention', function () {
     { bw: 4, heads: 3, t: 49, dh: 32, nw: 2, bias: true, rows: 1 },
     { bw: 3, heads: 2, t: 10, dh: 5, nw: 3, bias: true, rows: 2 },
     { bw: 2, heads: 1, t: 9, dh: 4, nw: 1, bias: false, scalar: true },
+    { bw: 4, heads: 3, t: 49, dh: 32, nw: 2, bias: true, kernels: 'workgroup' },
+    { bw: 2, heads: 1, t: 9, dh: 4, nw: 1, bias: false, kernels: 'workgroup' },
   ] as Case[]) {
     it(`windowAttentionPacked: forward and the packed dqkv${c.bias ? ', dbias' : ''} match the reference ${label(c)}`, async () => {
       const x = inputsOf(c, 17);
@@ -149,7 +161,7 @@ describe('windowAttention', function () {
         inputs: c.bias ? [packed, x.bias!] : [packed],
         gpu: (ts) => {
           const mask = x.mask ? Tensor.from(ts[0]!.device, x.mask.data, x.mask.shape) : undefined;
-          return windowAttentionPacked(ts[0]!, { scale: x.scale, bias: ts[1], mask, ...(c.scalar ? { vec4: false } : {}), ...(c.rows ? { rows: c.rows } : {}) });
+          return windowAttentionPacked(ts[0]!, { scale: x.scale, bias: ts[1], mask, ...(c.scalar ? { vec4: false } : {}), ...(c.rows ? { rows: c.rows } : {}), ...(c.kernels ? { kernels: c.kernels } : {}) });
         },
         ref: (a) => {
           const [q, k, v] = parts(a[0]!);
@@ -242,6 +254,15 @@ describe('windowAttention', function () {
     });
   }
 
+  it('windowAttention kernels: subgroup by default on 8-lane subgroups (lavapipe), and the workgroup family runs where it fits', async () => {
+    const device = await sharedDevice();
+    const eight = device.adapter.subgroupMinSize === 8 && device.adapter.subgroupMaxSize === 8 && device.has('subgroups');
+    if (!eight) expect.fail(`this suite runs on lavapipe, whose subgroups have 8 lanes; this adapter: ${device.name}`);
+    expect(windowAttentionKernels(device, 49, 32)).to.equal('subgroup');
+    expect(windowAttentionUnsupported(device)).to.equal(null);
+    expect(windowAttentionUnsupported(device, { t: 64, dh: 64 })).to.equal(null);
+  });
+
   describe('bad input', () => {
     const cases: [string, (d: Awaited<ReturnType<typeof sharedDevice>>) => void, RegExp][] = [
       ['rank 3 q', (d) => { const q = Tensor.empty(d, [2, 9, 4]); windowAttention(q, q, q, { scale: 1 }); }, /windowAttention: q must be \[Bw, heads, T, dh\], got q \[2, 9, 4\]/],
@@ -254,6 +275,9 @@ describe('windowAttention', function () {
       ['vec4 with dh = 5', (d) => { const q = Tensor.empty(d, [1, 1, 4, 5]); windowAttention(q, q, q, { scale: 1, vec4: true }); }, /vec4 needs dh % 4 == 0, got dh = 5/],
       ['rows = 3', (d) => { const q = Tensor.empty(d, [1, 1, 4, 4]); windowAttention(q, q, q, { scale: 1, rows: 3 as 2 }); }, /rows must be 1 or 2, got 3/],
       ['a NaN scale', (d) => { const q = Tensor.empty(d, [1, 1, 4, 4]); windowAttention(q, q, q, { scale: NaN }); }, /scale must be finite, got NaN/],
+      ['workgroup kernels with dh = 5', (d) => { const q = Tensor.empty(d, [1, 1, 4, 5]); windowAttention(q, q, q, { scale: 1, kernels: 'workgroup' }); }, /workgroup window attention kernels need dh % 4 == 0, got dh = 5/],
+      ['workgroup kernels past the workgroup memory', (d) => { const q = Tensor.empty(d, [1, 1, 64, 64]); windowAttention(q, q, q, { scale: 1, kernels: 'workgroup' }); }, /need 33024 bytes of workgroup memory at T = 64, dh = 64; this device allows \d+/],
+      ['an unknown kernel family', (d) => { const q = Tensor.empty(d, [1, 1, 4, 4]); windowAttention(q, q, q, { scale: 1, kernels: 'tiles' as 'workgroup' }); }, /kernels must be 'subgroup' or 'workgroup', got tiles/],
     ];
     for (const [what, f, re] of cases) {
       it(`windowAttention errors: ${what} is rejected before any dispatch`, async () => {
