@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Runs the benchmark on a lent GPU machine (see scripts/device/README.md), from the repository
-# root, with .device-pack (scripts/device/pack.sh) carried. Writes at most 8 files to $OUT, the
-# most the device tool brings back: env.txt, and a table (.txt) and rows (.json) per part.
+# Runs the kernel tests and the benchmark on a lent GPU machine (see scripts/device/README.md),
+# from the repository root, with .device-pack (scripts/device/pack.sh) carried. Writes at most 8
+# files to $OUT, the most the device tool brings back: env.txt, tests.txt, and per part a table
+# (.txt) and, for matmul and attention, the rows (.json).
 # Each part gets its own time limit, so that a slow part costs only itself; BUDGET_S (default 500)
 # is the whole run's. AUNCE_DEVICE_QUICK=1 runs only the smallest cases (to try the script here).
 set -uo pipefail
@@ -29,22 +30,33 @@ if [ -z "${VK_DRIVER_FILES:-}" ] && [ -f "$icd" ]; then export VK_DRIVER_FILES=$
   node bin/aunce.js doctor 2>&1
 } > "$OUT/env.txt"
 left() { echo $((BUDGET_S - ($(date +%s) - START))); }
+# part NAME SHARE JSON ARGS...: `aunce bench ARGS` within SHARE% of the time left; JSON=json also
+# keeps the rows (8 files come back at most)
 part() {
-  local name=$1 share=$2
-  shift 2
+  local name=$1 share=$2 json=$3
+  shift 3
   local limit=$(( $(left) * share / 100 ))
   if [ "$limit" -lt 20 ]; then echo "bench.sh: no time left for $name" >> "$OUT/env.txt"; return; fi
   echo "bench.sh: $name, at most ${limit} s" >&2
-  timeout "$limit" node bin/aunce.js bench "$@" --json "$OUT/$name.json" > "$OUT/$name.txt" 2>&1
+  local rows=()
+  [ "$json" = json ] && rows=(--json "$OUT/$name.json")
+  timeout "$limit" node bin/aunce.js bench "$@" "${rows[@]}" > "$OUT/$name.txt" 2>&1
   echo "bench.sh: $name exited $? after $(( $(date +%s) - START )) s in all" >> "$OUT/env.txt"
 }
 if [ "${AUNCE_DEVICE_QUICK:-0}" = 1 ]; then
-  part square 100 --op matmul --quick --impl ours,tfjs-webgpu --repeats 3
+  part square 100 json --op matmul --quick --impl ours,tfjs-webgpu --repeats 3
   exit 0
 fi
-# shares of the time left when each part starts: the matmul squares (the 1024^3 row of issue 3),
-# the Swin-shaped Linear rows, the fused attention, then the encoder's images/s
-part square 30 --op matmul --case square --impl ours,naive,tfjs-webgpu --rounds 3
-part linear 40 --op matmul --case linear --impl ours,tfjs-webgpu --rounds 2
-part attention 60 --op attention --impl ours,naive,tfjs-webgpu --rounds 3
-part encoder 100 --op encoder --impl ours
+# shares of the time left when each part starts: the kernel tests (correctness where subgroups
+# are not 8 lanes wide, which this project's CI cannot see), every matmul case (the 1024^3 row of
+# issue 3, the Swin-shaped Linear rows), the fused attention, the AUNCE loss, the encoder
+tests() {
+  local limit=$(( $(left) * 20 / 100 ))
+  timeout "$limit" node node_modules/mocha/bin/mocha.js 'test/ops/**/*.test.ts' > "$OUT/tests.txt" 2>&1
+  echo "bench.sh: kernel tests exited $? after $(( $(date +%s) - START )) s in all" >> "$OUT/env.txt"
+}
+tests
+part matmul 45 json --op matmul --impl ours,naive,tfjs-webgpu --rounds 2
+part attention 40 json --op attention --impl ours,naive,tfjs-webgpu --rounds 3
+part aunce 40 table --op aunce --impl ours,naive
+part encoder 100 table --op encoder --impl ours

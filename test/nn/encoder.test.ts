@@ -4,6 +4,9 @@ import { noGrad, Tensor } from '../../src/index.js';
 import { parseSafetensors, stateDictToSafetensors, tensorsToDevice, type HostTensor } from '../../src/io/safetensors.js';
 import { AunceEncoder, parseEncoderArch } from '../../src/nn/encoder.js';
 import { AdamW } from '../../src/optim/adamw.js';
+import { windowAttentionKernels } from '../../src/ops/window_attention.js';
+import type { Device } from '../../src/runtime/device.js';
+import { openDevice } from '../../src/runtime/node_gpu.js';
 import { keep, tidy } from '../../src/tensor/tensor.js';
 import { assertClose, sharedDevice } from '../helpers.js';
 
@@ -50,6 +53,30 @@ describe('AUNCE encoder', () => {
     enc.dispose();
   });
 
+  it('AunceEncoder eval without subgroups (the GPU path: workgroup attention kernels, subgroup-free matmul, norms and reductions): the PyTorch tokens and features [2, 3, 112, 112]', async function () {
+    this.timeout(120000);
+    const d = await openDevice({ disableFeatures: ['subgroups'] });
+    try {
+      expect(windowAttentionKernels(d, 49, 16)).to.equal('workgroup');
+      const enc = new AunceEncoder(d, arch());
+      expect(enc.backbone!.attention).to.equal('fused');
+      const state = tensorsToDevice(d, read('state'));
+      enc.loadStateDict(state);
+      enc.eval();
+      const x = get(read('input'), 'input');
+      const exp = read('expected');
+      const xt = Tensor.from(d, x.data, x.shape);
+      const tokens = noGrad(() => enc.backbone!.forward(xt));
+      assertClose(await tokens.toArray(), get(exp, 'tokens').data, TOKENS, 'backbone tokens');
+      const y = noGrad(() => enc.forwardTokens(tokens));
+      assertClose(await y.toArray(), get(exp, 'features').data, FEATURES, 'features');
+      for (const t of [xt, tokens, y, ...state.values()]) t.dispose();
+      enc.dispose();
+    } finally {
+      d.destroy();
+    }
+  });
+
   it('AunceEncoder: our own checkpoint (stateDict -> safetensors) loads back and gives identical features', async function () {
     this.timeout(60000);
     const d = await sharedDevice();
@@ -73,39 +100,52 @@ describe('AUNCE encoder', () => {
   it('AunceEncoder train: six Adam steps from the PyTorch initialisation follow PyTorch\'s losses and end at its weights [6, 3, 56, 56]', async function () {
     this.timeout(120000);
     const d = await sharedDevice();
-    const T = 'test/data/encoder/train16';
-    const data = parseSafetensors(readFileSync(`${T}_data.safetensors`), 'data').tensors;
-    for (const attention of ['fused', 'unfused'] as const) {
-      const enc = new AunceEncoder(d, parseEncoderArch(JSON.parse(readFileSync(`${T}_arch.json`, 'utf8'))), { attention });
-      enc.loadStateDict(tensorsToDevice(d, parseSafetensors(readFileSync(`${T}_state.safetensors`), 'state').tensors));
-      enc.train();
-      const x = Tensor.from(d, get(data, 'input').data as Float32Array, get(data, 'input').shape);
-      const t = Tensor.from(d, get(data, 'target').data as Float32Array, get(data, 'target').shape);
-      const opt = new AdamW(enc.namedParameters().filter(([k]) => k !== 'head.sc'), { lr: 1e-3, weightDecay: 0 });
-      const losses: number[] = [];
-      for (let s = 0; s < 6; s++) {
-        const l = tidy(() => {
-          const diff = enc.forward(x).sub(t);
-          const loss = diff.mul(diff).mean();
-          loss.backward();
-          opt.step();
-          opt.zeroGrad();
-          return keep(loss);
-        });
-        losses.push((await l.toFloat32())[0]!);
-        l.dispose();
-      }
-      // the loss moves by about 9e-3 over the six steps; the two agree to about 1e-7
-      assertClose(losses, [...(get(data, 'losses').data as Float32Array)], { atol: 2e-6, rtol: 1e-5 }, `${attention}: losses`);
-      const params = new Map(enc.namedParameters());
-      for (const [k, v] of data) {
-        if (!k.startsWith('final.')) continue;
-        const name = k.slice('final.'.length);
-        // Adam moves each weight by up to 6e-3; float32 rounding of the gradients stays far below that
-        assertClose(await params.get(name)!.toFloat32(), v.data as Float32Array, { atol: 2e-5, rtol: 1e-4 }, `${attention}: ${name} after six steps`);
-      }
-      for (const a of [x, t]) a.dispose();
-      enc.dispose();
+    for (const attention of ['fused', 'unfused'] as const) await sixAdamSteps(d, attention, attention);
+  });
+
+  it('AunceEncoder train without subgroups (the GPU path, workgroup attention kernels): six Adam steps follow PyTorch [6, 3, 56, 56]', async function () {
+    this.timeout(120000);
+    const d = await openDevice({ disableFeatures: ['subgroups'] });
+    try {
+      await sixAdamSteps(d, 'fused', 'no subgroups, workgroup attention');
+    } finally {
+      d.destroy();
     }
   });
 });
+
+/** Six Adam steps of the train16 encoder on `d`, checked against PyTorch's losses and final weights. */
+async function sixAdamSteps(d: Device, attention: 'fused' | 'unfused', label: string): Promise<void> {
+  const T = 'test/data/encoder/train16';
+  const data = parseSafetensors(readFileSync(`${T}_data.safetensors`), 'data').tensors;
+  const enc = new AunceEncoder(d, parseEncoderArch(JSON.parse(readFileSync(`${T}_arch.json`, 'utf8'))), { attention });
+  enc.loadStateDict(tensorsToDevice(d, parseSafetensors(readFileSync(`${T}_state.safetensors`), 'state').tensors));
+  enc.train();
+  const x = Tensor.from(d, get(data, 'input').data as Float32Array, get(data, 'input').shape);
+  const t = Tensor.from(d, get(data, 'target').data as Float32Array, get(data, 'target').shape);
+  const opt = new AdamW(enc.namedParameters().filter(([k]) => k !== 'head.sc'), { lr: 1e-3, weightDecay: 0 });
+  const losses: number[] = [];
+  for (let s = 0; s < 6; s++) {
+    const l = tidy(() => {
+      const diff = enc.forward(x).sub(t);
+      const loss = diff.mul(diff).mean();
+      loss.backward();
+      opt.step();
+      opt.zeroGrad();
+      return keep(loss);
+    });
+    losses.push((await l.toFloat32())[0]!);
+    l.dispose();
+  }
+  // the loss moves by about 9e-3 over the six steps; the two agree to about 1e-7
+  assertClose(losses, [...(get(data, 'losses').data as Float32Array)], { atol: 2e-6, rtol: 1e-5 }, `${label}: losses`);
+  const params = new Map(enc.namedParameters());
+  for (const [k, v] of data) {
+    if (!k.startsWith('final.')) continue;
+    const name = k.slice('final.'.length);
+    // Adam moves each weight by up to 6e-3; float32 rounding of the gradients stays far below that
+    assertClose(await params.get(name)!.toFloat32(), v.data as Float32Array, { atol: 2e-5, rtol: 1e-4 }, `${label}: ${name} after six steps`);
+  }
+  for (const a of [x, t]) a.dispose();
+  enc.dispose();
+}
