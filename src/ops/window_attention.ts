@@ -212,70 +212,43 @@ interface Targets {
   grads: () => (Tensor | null)[];
 }
 
+/** The buffers of one fused call that both kernel families read and write. */
+interface Io {
+  src: Sources;
+  bias: Tensor | undefined;
+  mask: Tensor | undefined;
+  out: GPUBuffer;
+  /** the scores and row log-sum-exps, when a gradient is wanted */
+  saved: GPUBuffer | null;
+}
+
+/** What one kernel family dispatches: the forward now, the backward on the tape. */
+interface Family {
+  forward(io: Io): void;
+  backward(io: Io, dy: GPUBuffer, ds: GPUBuffer, t: Targets): void;
+}
+
 /** The fused forward, and the backward on the tape: `qkvInputs` are the tensors q, k, v come from. */
 function fused(device: Device, d: Dims, opts: WindowAttentionOptions, qkvInputs: Tensor[], src: Sources, targets: () => Targets): Tensor {
   const op = 'windowAttention';
-  const family = opts.kernels ?? windowAttentionKernels(device, d.t, d.dh);
-  if (family !== 'subgroup' && family !== 'workgroup') throw new RangeError(`${op}: kernels must be 'subgroup' or 'workgroup', got ${String(family)}`);
-  const why = opts.kernels ? windowAttentionKernelsUnsupported(device, family, d.t, d.dh) : windowAttentionUnsupported(device, d);
+  const kind = opts.kernels ?? windowAttentionKernels(device, d.t, d.dh);
+  if (kind !== 'subgroup' && kind !== 'workgroup') throw new RangeError(`${op}: kernels must be 'subgroup' or 'workgroup', got ${String(kind)}`);
+  const why = opts.kernels ? windowAttentionKernelsUnsupported(device, kind, d.t, d.dh) : windowAttentionUnsupported(device, d);
   if (why) throw new Error(`${op}: ${why} (${device.name}); use attentionUnfused`);
-  if (family === 'workgroup') return fusedWorkgroup(device, d, opts, qkvInputs, src, targets);
   const bias = opts.bias;
-  const mask = opts.mask;
   const inputs = bias ? [...qkvInputs, bias] : qkvInputs;
-  if (opts.rows !== undefined && opts.rows !== 1 && opts.rows !== 2) throw new RangeError(`${op}: rows must be 1 or 2, got ${String(opts.rows)}`);
-  /** the work split of one kernel: 8 * rows rows of one (window, head) per subgroup */
   // row stride of the saved scores and of dscore (see kernels/window_attention.wgsl)
   const tp = Math.ceil(d.t / 4) * 4;
-  const split = (entry: Entry) => {
-    const rows = opts.rows ?? defaultRows(entry, d.t);
-    const blocks = Math.ceil(d.t / (LANES * rows));
-    const tasks = d.bw * d.heads * blocks;
-    const params = { tasks, blocks, heads: d.heads, t: d.t, dh: d.dh, nw: d.nw, scale: opts.scale, tp, k_off: src.kOff, v_off: src.vOff };
-    return { rows, params, groups: grid1d(device, tasks, WG / LANES), any: tasks > 0 };
-  };
-  const nc = Math.ceil(d.dh / 32);
-  const vec4 = opts.vec4 ?? d.dh % 4 === 0;
-  if (vec4 && d.dh % 4 !== 0) throw new RangeError(`windowAttention: vec4 needs dh % 4 == 0, got dh = ${d.dh}`);
   const train = needsGrad(inputs);
-  const shape = [d.bw, d.heads, d.t, d.dh];
-  const out = Tensor.empty(device, shape);
+  const family = kind === 'subgroup' ? subgroupFamily(device, d, opts, src, tp, train) : workgroupFamily(device, d, opts, src, tp, train);
+  const out = Tensor.empty(device, [d.bw, d.heads, d.t, d.dh]);
   const saved = train ? Tensor.empty(device, [d.bw * d.heads * d.t * (tp + 1)]) : null;
-  const fwd = split('forward');
-  if (fwd.any) {
-    device.dispatch(kernel(device, FILE, 'forward', { WG, NC: nc, ROWS: fwd.rows, HAS_BIAS: !!bias, HAS_MASK: !!mask, SAVE_P: train, VEC4: vec4 }), {
-      buffers: {
-        q: src.q,
-        k: src.k,
-        v: src.v,
-        bias: bias?.buffer ?? device.dummyBuffer(),
-        mask: mask?.buffer ?? device.dummyBuffer(),
-        o: out.buffer,
-        saved: saved?.buffer ?? device.dummyBuffer(true),
-        k4: src.k,
-        v4: src.v,
-      },
-      uniforms: { p: fwd.params },
-      workgroups: fwd.groups,
-    });
-  }
+  const io: Io = { src, bias, mask: opts.mask, out: out.buffer, saved: saved?.buffer ?? null };
+  if (d.bw > 0) family.forward(io);
   return record(op, inputs, out, (dy) => {
     const t = targets();
     const ds = Tensor.empty(device, [d.bw, d.heads, d.t, tp]);
-    if (fwd.any) {
-      const r = split('backward_rows');
-      device.dispatch(kernel(device, FILE, 'backward_rows', { WG, NC: nc, ROWS: r.rows, VEC4: vec4 }), {
-        buffers: { rk: src.k, rv: src.v, ro: out.buffer, rdo: dy.buffer, rs: saved!.buffer, dscore: ds.buffer, dq: t.dq, rk4: src.k, rv4: src.v },
-        uniforms: { bp: r.params },
-        workgroups: r.groups,
-      });
-      const c = split('backward_cols');
-      device.dispatch(kernel(device, FILE, 'backward_cols', { WG, NC: nc, ROWS: c.rows, VEC4: vec4, PACKED: t.dv === null }), {
-        buffers: { cq: src.q, cdo: dy.buffer, cs: saved!.buffer, cds: ds.buffer, dk: t.dk, dv: t.dv ?? device.dummyBuffer(true), cq4: src.q, cdo4: dy.buffer },
-        uniforms: { cp: c.params },
-        workgroups: c.groups,
-      });
-    }
+    if (d.bw > 0) family.backward(io, dy.buffer, ds.buffer, t);
     const dbias = bias?.requiresGrad ? biasGrad(ds, d, bias) : null;
     ds.dispose();
     return [...t.grads(), ...(bias ? [dbias] : [])];
@@ -295,57 +268,94 @@ function biasGrad(ds: Tensor, d: Dims, bias: Tensor): Tensor {
   return dbias;
 }
 
+/** The subgroup kernels (kernels/window_attention.wgsl): 8 * ROWS rows of one (window, head) per subgroup. */
+function subgroupFamily(device: Device, d: Dims, opts: WindowAttentionOptions, src: Sources, tp: number, train: boolean): Family {
+  if (opts.rows !== undefined && opts.rows !== 1 && opts.rows !== 2) throw new RangeError(`windowAttention: rows must be 1 or 2, got ${String(opts.rows)}`);
+  const nc = Math.ceil(d.dh / 32);
+  const vec4 = opts.vec4 ?? d.dh % 4 === 0;
+  if (vec4 && d.dh % 4 !== 0) throw new RangeError(`windowAttention: vec4 needs dh % 4 == 0, got dh = ${d.dh}`);
+  /** the work split of one kernel */
+  const split = (entry: Entry) => {
+    const rows = opts.rows ?? defaultRows(entry, d.t);
+    const blocks = Math.ceil(d.t / (LANES * rows));
+    const tasks = d.bw * d.heads * blocks;
+    const params = { tasks, blocks, heads: d.heads, t: d.t, dh: d.dh, nw: d.nw, scale: opts.scale, tp, k_off: src.kOff, v_off: src.vOff };
+    return { rows, params, groups: grid1d(device, tasks, WG / LANES) };
+  };
+  return {
+    forward(io) {
+      const f = split('forward');
+      device.dispatch(kernel(device, FILE, 'forward', { WG, NC: nc, ROWS: f.rows, HAS_BIAS: !!io.bias, HAS_MASK: !!io.mask, SAVE_P: train, VEC4: vec4 }), {
+        buffers: {
+          q: src.q,
+          k: src.k,
+          v: src.v,
+          bias: io.bias?.buffer ?? device.dummyBuffer(),
+          mask: io.mask?.buffer ?? device.dummyBuffer(),
+          o: io.out,
+          saved: io.saved ?? device.dummyBuffer(true),
+          k4: src.k,
+          v4: src.v,
+        },
+        uniforms: { p: f.params },
+        workgroups: f.groups,
+      });
+    },
+    backward(io, dy, ds, t) {
+      const r = split('backward_rows');
+      device.dispatch(kernel(device, FILE, 'backward_rows', { WG, NC: nc, ROWS: r.rows, VEC4: vec4 }), {
+        buffers: { rk: src.k, rv: src.v, ro: io.out, rdo: dy, rs: io.saved!, dscore: ds, dq: t.dq, rk4: src.k, rv4: src.v },
+        uniforms: { bp: r.params },
+        workgroups: r.groups,
+      });
+      const c = split('backward_cols');
+      device.dispatch(kernel(device, FILE, 'backward_cols', { WG, NC: nc, ROWS: c.rows, VEC4: vec4, PACKED: t.dv === null }), {
+        buffers: { cq: src.q, cdo: dy, cs: io.saved!, cds: ds, dk: t.dk, dv: t.dv ?? device.dummyBuffer(true), cq4: src.q, cdo4: dy },
+        uniforms: { cp: c.params },
+        workgroups: c.groups,
+      });
+    },
+  };
+}
+
 /**
- * fused() with the workgroup kernels (kernels/window_attention_wg.wgsl): one workgroup per
- * (window, head), the same saved scores, lse and dscore layouts as the subgroup kernels.
+ * The workgroup kernels (kernels/window_attention_wg.wgsl): one workgroup per (window, head), the
+ * same saved scores, lse and dscore layouts as the subgroup kernels.
  */
-function fusedWorkgroup(device: Device, d: Dims, opts: WindowAttentionOptions, qkvInputs: Tensor[], src: Sources, targets: () => Targets): Tensor {
-  const bias = opts.bias;
-  const mask = opts.mask;
-  const inputs = bias ? [...qkvInputs, bias] : qkvInputs;
-  const tp = Math.ceil(d.t / 4) * 4;
+function workgroupFamily(device: Device, d: Dims, opts: WindowAttentionOptions, src: Sources, tp: number, train: boolean): Family {
   const tasks = d.bw * d.heads;
   const params = { tasks, blocks: 1, heads: d.heads, t: d.t, dh: d.dh, nw: d.nw, scale: opts.scale, tp, k_off: src.kOff, v_off: src.vOff };
   const groups = grid1d(device, tasks, 1);
   const kv4 = (d.t * d.dh) / 4;
-  const train = needsGrad(inputs);
-  const shape = [d.bw, d.heads, d.t, d.dh];
-  const out = Tensor.empty(device, shape);
-  const saved = train ? Tensor.empty(device, [tasks * d.t * (tp + 1)]) : null;
-  if (tasks > 0) {
-    device.dispatch(kernel(device, WG_FILE, 'forward', { WG, KV4: kv4, HAS_BIAS: !!bias, HAS_MASK: !!mask, SAVE_P: train }), {
-      buffers: {
-        q4: src.q,
-        k4: src.k,
-        v4: src.v,
-        bias: bias?.buffer ?? device.dummyBuffer(),
-        mask: mask?.buffer ?? device.dummyBuffer(),
-        o4: out.buffer,
-        saved: saved?.buffer ?? device.dummyBuffer(true),
-      },
-      uniforms: { p: params },
-      workgroups: groups,
-    });
-  }
-  return record('windowAttention', inputs, out, (dy) => {
-    const t = targets();
-    const ds = Tensor.empty(device, [d.bw, d.heads, d.t, tp]);
-    if (tasks > 0) {
+  return {
+    forward(io) {
+      device.dispatch(kernel(device, WG_FILE, 'forward', { WG, KV4: kv4, HAS_BIAS: !!io.bias, HAS_MASK: !!io.mask, SAVE_P: train }), {
+        buffers: {
+          q4: src.q,
+          k4: src.k,
+          v4: src.v,
+          bias: io.bias?.buffer ?? device.dummyBuffer(),
+          mask: io.mask?.buffer ?? device.dummyBuffer(),
+          o4: io.out,
+          saved: io.saved ?? device.dummyBuffer(true),
+        },
+        uniforms: { p: params },
+        workgroups: groups,
+      });
+    },
+    backward(io, dy, ds, t) {
       device.dispatch(kernel(device, WG_FILE, 'backward_rows', { WG, KV4: kv4 }), {
-        buffers: { rk4: src.k, rv4: src.v, ro4: out.buffer, rdo4: dy.buffer, rs: saved!.buffer, dscore: ds.buffer, dq4: t.dq },
+        buffers: { rk4: src.k, rv4: src.v, ro4: io.out, rdo4: dy, rs: io.saved!, dscore: ds, dq4: t.dq },
         uniforms: { bp: params },
         workgroups: groups,
       });
       device.dispatch(kernel(device, WG_FILE, 'backward_cols', { WG, KV4: kv4, PACKED: t.dv === null }), {
-        buffers: { cq4: src.q, cdo4: dy.buffer, cs: saved!.buffer, cds: ds.buffer, dk4: t.dk, dv4: t.dv ?? device.dummyBuffer(true) },
+        buffers: { cq4: src.q, cdo4: dy, cs: io.saved!, cds: ds, dk4: t.dk, dv4: t.dv ?? device.dummyBuffer(true) },
         uniforms: { cp: params },
         workgroups: groups,
       });
-    }
-    const dbias = bias?.requiresGrad ? biasGrad(ds, d, bias) : null;
-    ds.dispose();
-    return [...t.grads(), ...(bias ? [dbias] : [])];
-  });
+    },
+  };
 }
 
 declare module '../tensor/tensor.js' {

@@ -40,16 +40,8 @@ describe('AUNCE encoder', () => {
     const r = enc.loadStateDict(state);
     expect(r.derived.length, 'relative_position_index and attn_mask buffers found').to.equal(8);
     expect(await enc.verifyDerived(state)).to.deep.equal([]);
-    enc.eval();
-    const x = get(read('input'), 'input');
-    const exp = read('expected');
-    const xt = Tensor.from(d, x.data, x.shape);
-    const tokens = noGrad(() => enc.backbone!.forward(xt));
-    assertClose(await tokens.toArray(), get(exp, 'tokens').data, TOKENS, 'backbone tokens');
-    const y = noGrad(() => enc.forwardTokens(tokens));
-    expect([...y.shape]).to.deep.equal([2, 12, 64]);
-    assertClose(await y.toArray(), get(exp, 'features').data, FEATURES, 'features');
-    for (const t of [xt, tokens, y, ...state.values()]) t.dispose();
+    await expectExportedOutputs(d, enc);
+    for (const t of state.values()) t.dispose();
     enc.dispose();
   });
 
@@ -62,15 +54,8 @@ describe('AUNCE encoder', () => {
       expect(enc.backbone!.attention).to.equal('fused');
       const state = tensorsToDevice(d, read('state'));
       enc.loadStateDict(state);
-      enc.eval();
-      const x = get(read('input'), 'input');
-      const exp = read('expected');
-      const xt = Tensor.from(d, x.data, x.shape);
-      const tokens = noGrad(() => enc.backbone!.forward(xt));
-      assertClose(await tokens.toArray(), get(exp, 'tokens').data, TOKENS, 'backbone tokens');
-      const y = noGrad(() => enc.forwardTokens(tokens));
-      assertClose(await y.toArray(), get(exp, 'features').data, FEATURES, 'features');
-      for (const t of [xt, tokens, y, ...state.values()]) t.dispose();
+      await expectExportedOutputs(d, enc);
+      for (const t of state.values()) t.dispose();
       enc.dispose();
     } finally {
       d.destroy();
@@ -114,6 +99,20 @@ describe('AUNCE encoder', () => {
   });
 });
 
+
+/** In eval mode, the small16 encoder gives the backbone tokens and the features PyTorch exported. */
+async function expectExportedOutputs(d: Device, enc: AunceEncoder): Promise<void> {
+  enc.eval();
+  const x = get(read('input'), 'input');
+  const exp = read('expected');
+  const xt = Tensor.from(d, x.data, x.shape);
+  const tokens = noGrad(() => enc.backbone!.forward(xt));
+  assertClose(await tokens.toArray(), get(exp, 'tokens').data, TOKENS, 'backbone tokens');
+  const y = noGrad(() => enc.forwardTokens(tokens));
+  expect([...y.shape]).to.deep.equal([2, 12, 64]);
+  assertClose(await y.toArray(), get(exp, 'features').data, FEATURES, 'features');
+  for (const t of [xt, tokens, y]) t.dispose();
+}
 /** Six Adam steps of the train16 encoder on `d`, checked against PyTorch's losses and final weights. */
 async function sixAdamSteps(d: Device, attention: 'fused' | 'unfused', label: string): Promise<void> {
   const T = 'test/data/encoder/train16';
