@@ -1,8 +1,11 @@
-// Windowed multi-head attention, fused (src/ops/window_attention.ts). q, k, v, o are
-// [Bw, heads, T, dh] contiguous (k and v from p.k_off and p.v_off in their buffers: the parts of a
-// packed [3, Bw, heads, T, dh] qkv, q first); "bh" is the flat (window, head) index, b = bh / heads the window
-// (mask row b % nw), h = bh % heads. Needs subgroups of exactly 8 lanes, consecutive in
-// local_invocation_index (the TS side refuses other devices).
+// Windowed multi-head attention, fused (src/ops/window_attention.ts). "bh" is the flat
+// (window, head) index, b = bh / heads the window (mask row b % nw), h = bh % heads. Row i of
+// (b, h) starts at b * q_sb + h * q_sh + i * q_st in q, k and v (and their gradients), k and v
+// from p.k_off and p.v_off in their buffers, and at b * o_sb + h * o_sh + i * o_st in o and dO;
+// each row's dh values are contiguous. So q, k, v can be [Bw, heads, T, dh] tensors, the parts of
+// a packed [3, Bw, heads, T, dh] qkv, or of Swin's [Bw, T, 3, heads, dh] qkv Linear output read in
+// place, with o [Bw, heads, T, dh] or [Bw, T, heads, dh]. Needs subgroups of exactly 8 lanes,
+// consecutive in local_invocation_index (the TS side refuses other devices).
 //
 // Work split: one 8-lane subgroup owns 8 * ROWS consecutive rows (query rows for forward and
 // backward_rows, key rows for backward_cols) of one (window, head); lane l owns rows base + l
@@ -56,6 +59,23 @@ struct Params {
   // N and 2 N for a packed [3, Bw, heads, T, dh] qkv (q at 0), so that one buffer serves all three
   k_off: u32,
   v_off: u32,
+  // strides (in values) of window, head and row in q, k, v and their gradients, and in o and dO
+  q_sb: u32,
+  q_sh: u32,
+  q_st: u32,
+  o_sb: u32,
+  o_sh: u32,
+  o_st: u32,
+}
+
+/** Where row 0 of pair bh starts in q, k and v (before k_off, v_off) and their gradients. */
+fn qBase(x: Params, bh: u32) -> u32 {
+  return (bh / x.heads) * x.q_sb + (bh % x.heads) * x.q_sh;
+}
+
+/** Where row 0 of pair bh starts in o and dO. */
+fn oBase(x: Params, bh: u32) -> u32 {
+  return (bh / x.heads) * x.o_sb + (bh % x.heads) * x.o_sh;
 }
 
 /** Where the row log-sum-exps start in the saved buffer: after the [Bw, heads, T, tp] scores. */
@@ -203,8 +223,9 @@ fn forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: 
   let bh = task / p.blocks;
   let row0 = (task % p.blocks) * 8u * ROWS;
   let i = rowsOf(row0, lane, p.t);
-  let mat = bh * p.t * p.dh;
-  let my_row = mat + i * p.dh;
+  let mat = qBase(p, bh);
+  let my_row = mat + i * p.q_st;
+  let out_row = oBase(p, bh) + i * p.o_st;
   for (var c = 0u; c < NC; c++) {
     for (var e = 0u; e < 8u; e++) {
       mine[c * 8u + e] = fq(my_row.x, c * 32u + e * 4u);
@@ -226,7 +247,7 @@ fn forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: 
   for (var j = 0u; j < p.t; j++) {
     var s = vec2<f32>(0.0);
     for (var c = 0u; c < NC; c++) {
-      s += bdot(c, fk(p.k_off + mat + j * p.dh, c * 32u + lane * 4u));
+      s += bdot(c, fk(p.k_off + mat + j * p.q_st, c * 32u + lane * 4u));
     }
     s *= p.scale;
     if (HAS_BIAS) {
@@ -265,7 +286,7 @@ fn forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: 
     let e = exp(s - m);
     total += e;
     for (var c = 0u; c < NC; c++) {
-      baxpy(false, c, e, fv(p.v_off + mat + j * p.dh, c * 32u + lane * 4u));
+      baxpy(false, c, e, fv(p.v_off + mat + j * p.q_st, c * 32u + lane * 4u));
     }
   }
   let inv = 1.0 / total;
@@ -274,13 +295,13 @@ fn forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: 
     if (SAVE_P) {
       saved[lseAt(p) + bh * p.t + i.x] = lse.x;
     }
-    storeO(0u, my_row.x, inv.x);
+    storeO(0u, out_row.x, inv.x);
   }
   if (ROWS == 2u && live.y) {
     if (SAVE_P) {
       saved[lseAt(p) + bh * p.t + i.y] = lse.y;
     }
-    storeO(2u, my_row.y, inv.y);
+    storeO(2u, out_row.y, inv.y);
   }
 }
 
@@ -345,20 +366,21 @@ fn backward_rows(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups)
   let bh = task / bp.blocks;
   let row0 = (task % bp.blocks) * 8u * ROWS;
   let i = rowsOf(row0, lane, bp.t);
-  let mat = bh * bp.t * bp.dh;
-  let my_row = mat + i * bp.dh;
+  let mat = qBase(bp, bh);
+  let my_row = mat + i * bp.q_st;
+  let out_row = oBase(bp, bh) + i * bp.o_st;
   var dot_o = vec2<f32>(0.0);
   for (var c = 0u; c < NC; c++) {
     for (var e = 0u; e < 8u; e++) {
-      let g = rload(3u, my_row.x, c * 32u + e * 4u);
+      let g = rload(3u, out_row.x, c * 32u + e * 4u);
       mine[c * 8u + e] = g;
       acc[c * 8u + e] = vec4<f32>(0.0);
-      dot_o.x += dot(g, rload(2u, my_row.x, c * 32u + e * 4u));
+      dot_o.x += dot(g, rload(2u, out_row.x, c * 32u + e * 4u));
       if (ROWS == 2u) {
-        let g2 = rload(3u, my_row.y, c * 32u + e * 4u);
+        let g2 = rload(3u, out_row.y, c * 32u + e * 4u);
         mine2[c * 8u + e] = g2;
         acc2[c * 8u + e] = vec4<f32>(0.0);
-        dot_o.y += dot(g2, rload(2u, my_row.y, c * 32u + e * 4u));
+        dot_o.y += dot(g2, rload(2u, out_row.y, c * 32u + e * 4u));
       }
     }
   }
@@ -369,7 +391,7 @@ fn backward_rows(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups)
   for (var j = 0u; j < bp.t; j++) {
     var dp = vec2<f32>(0.0);
     for (var c = 0u; c < NC; c++) {
-      dp += bdot(c, rload(1u, bp.v_off + mat + j * bp.dh, c * 32u + lane * 4u));
+      dp += bdot(c, rload(1u, bp.v_off + mat + j * bp.q_st, c * 32u + lane * 4u));
     }
     var sij = vec2<f32>(rs[prow.x + j], 0.0);
     if (ROWS == 2u) {
@@ -383,7 +405,7 @@ fn backward_rows(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups)
       dscore[prow.y + j] = ds.y;
     }
     for (var c = 0u; c < NC; c++) {
-      baxpy(false, c, ds, rload(0u, bp.k_off + mat + j * bp.dh, c * 32u + lane * 4u));
+      baxpy(false, c, ds, rload(0u, bp.k_off + mat + j * bp.q_st, c * 32u + lane * 4u));
     }
   }
   if (live.x) {
@@ -459,7 +481,8 @@ fn backward_cols(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups)
   let bh = task / cp.blocks;
   let col0 = (task % cp.blocks) * 8u * ROWS;
   let j = rowsOf(col0, lane, cp.t);
-  let mat = bh * cp.t * cp.dh;
+  let mat = qBase(cp, bh);
+  let omat = oBase(cp, bh);
   // mine / mine2 accumulate dv (dO rows weighted by P), acc / acc2 dk (q rows weighted by dS)
   for (var c = 0u; c < NC; c++) {
     for (var e = 0u; e < 8u; e++) {
@@ -481,17 +504,17 @@ fn backward_cols(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups)
       dsij.y = cds[at + j.y];
     }
     for (var c = 0u; c < NC; c++) {
-      baxpy(false, c, dsij, cload(true, mat + i * cp.dh, c * 32u + lane * 4u));
-      baxpy(true, c, pij, cload(false, mat + i * cp.dh, c * 32u + lane * 4u));
+      baxpy(false, c, dsij, cload(true, mat + i * cp.q_st, c * 32u + lane * 4u));
+      baxpy(true, c, pij, cload(false, omat + i * cp.o_st, c * 32u + lane * 4u));
     }
   }
   if (want >= cp.tasks) {
     return;
   }
   if (col0 + lane < cp.t) {
-    storeDkDv(false, mat + j.x * cp.dh);
+    storeDkDv(false, mat + j.x * cp.q_st);
   }
   if (ROWS == 2u && col0 + 8u + lane < cp.t) {
-    storeDkDv(true, mat + j.y * cp.dh);
+    storeDkDv(true, mat + j.y * cp.q_st);
   }
 }

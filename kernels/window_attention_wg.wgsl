@@ -20,7 +20,8 @@ override SAVE_P: bool = true;
 /** backward_cols: dk and dv are parts of one packed buffer, written through dk4 */
 override PACKED: bool = false;
 
-// the Params of kernels/window_attention.wgsl (tasks = (window, head) pairs here, blocks = 1)
+// the Params of kernels/window_attention.wgsl, with its row layout (tasks = (window, head) pairs
+// here, blocks = 1); every offset and stride is a multiple of 4 here
 struct Params {
   tasks: u32,
   blocks: u32,
@@ -32,6 +33,27 @@ struct Params {
   tp: u32,
   k_off: u32,
   v_off: u32,
+  q_sb: u32,
+  q_sh: u32,
+  q_st: u32,
+  o_sb: u32,
+  o_sh: u32,
+  o_st: u32,
+}
+
+/** Where row 0 of pair bh starts in q, k and v (before k_off, v_off) and their gradients. */
+fn qBase(x: Params, bh: u32) -> u32 {
+  return (bh / x.heads) * x.q_sb + (bh % x.heads) * x.q_sh;
+}
+
+/** Where row 0 of pair bh starts in o and dO. */
+fn oBase(x: Params, bh: u32) -> u32 {
+  return (bh / x.heads) * x.o_sb + (bh % x.heads) * x.o_sh;
+}
+
+/** The vec4 index of value 4 * e of row r, for a pair whose row 0 starts at `base`, rows `stride` apart. */
+fn at4(base: u32, r: u32, stride: u32, e: u32) -> u32 {
+  return (base + r * stride) / 4u + e;
 }
 
 /** at most 64 rows (T <= WINDOW_ATTENTION_MAX_T), 16 vec4s per row (dh <= 64) */
@@ -64,10 +86,11 @@ fn forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: 
   let bh = pair.x;
   let t = p.t;
   let d4 = p.dh / 4u;
-  let blk = bh * t * d4;
+  let qb = qBase(p, bh);
+  let ob = oBase(p, bh);
   for (var x = li; x < t * d4; x += WG) {
-    wa[x] = k4[p.k_off / 4u + blk + x];
-    wb[x] = v4[p.v_off / 4u + blk + x];
+    wa[x] = k4[at4(p.k_off + qb, x / d4, p.q_st, x % d4)];
+    wb[x] = v4[at4(p.v_off + qb, x / d4, p.q_st, x % d4)];
   }
   workgroupBarrier();
   let live = pair.y == 1u && li < t;
@@ -75,7 +98,7 @@ fn forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: 
   var qr: array<vec4<f32>, MAX_D4>;
   var acc: array<vec4<f32>, MAX_D4>;
   for (var e = 0u; e < d4; e++) {
-    qr[e] = q4[blk + i * d4 + e] * p.scale;
+    qr[e] = q4[at4(qb, i, p.q_st, e)] * p.scale;
     acc[e] = vec4<f32>(0.0);
   }
   let brow = ((bh % p.heads) * t + i) * t;
@@ -111,7 +134,7 @@ fn forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: 
   if (live) {
     let inv = 1.0 / total;
     for (var e = 0u; e < d4; e++) {
-      o4[blk + i * d4 + e] = acc[e] * inv;
+      o4[at4(ob, i, p.o_st, e)] = acc[e] * inv;
     }
     if (SAVE_P) {
       saved[p.tasks * t * p.tp + bh * t + i] = m + log(total);
@@ -136,10 +159,11 @@ fn backward_rows(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups)
   let bh = pair.x;
   let t = bp.t;
   let d4 = bp.dh / 4u;
-  let blk = bh * t * d4;
+  let qb = qBase(bp, bh);
+  let ob = oBase(bp, bh);
   for (var x = li; x < t * d4; x += WG) {
-    wa[x] = rk4[bp.k_off / 4u + blk + x];
-    wb[x] = rv4[bp.v_off / 4u + blk + x];
+    wa[x] = rk4[at4(bp.k_off + qb, x / d4, bp.q_st, x % d4)];
+    wb[x] = rv4[at4(bp.v_off + qb, x / d4, bp.q_st, x % d4)];
   }
   workgroupBarrier();
   let live = pair.y == 1u && li < t;
@@ -148,8 +172,8 @@ fn backward_rows(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups)
   var acc: array<vec4<f32>, MAX_D4>;
   var dot_o = 0.0;
   for (var e = 0u; e < d4; e++) {
-    g[e] = rdo4[blk + i * d4 + e];
-    dot_o += dot(g[e], ro4[blk + i * d4 + e]);
+    g[e] = rdo4[at4(ob, i, bp.o_st, e)];
+    dot_o += dot(g[e], ro4[at4(ob, i, bp.o_st, e)]);
     acc[e] = vec4<f32>(0.0);
   }
   let prow = (bh * t + i) * bp.tp;
@@ -169,7 +193,7 @@ fn backward_rows(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups)
   }
   if (live) {
     for (var e = 0u; e < d4; e++) {
-      dq4[blk + i * d4 + e] = acc[e] * bp.scale;
+      dq4[at4(qb, i, bp.q_st, e)] = acc[e] * bp.scale;
     }
   }
 }
@@ -190,10 +214,11 @@ fn backward_cols(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups)
   let bh = pair.x;
   let t = cp.t;
   let d4 = cp.dh / 4u;
-  let blk = bh * t * d4;
+  let qb = qBase(cp, bh);
+  let ob = oBase(cp, bh);
   for (var x = li; x < t * d4; x += WG) {
-    wa[x] = cq4[blk + x];
-    wb[x] = cdo4[blk + x];
+    wa[x] = cq4[at4(qb, x / d4, cp.q_st, x % d4)];
+    wb[x] = cdo4[at4(ob, x / d4, cp.o_st, x % d4)];
   }
   for (var x = li; x < t; x += WG) {
     wl[x] = cs[cp.tasks * t * cp.tp + bh * t + x];
@@ -219,11 +244,11 @@ fn backward_cols(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups)
   }
   if (live) {
     for (var e = 0u; e < d4; e++) {
-      dk4[cp.k_off / 4u + blk + j * d4 + e] = dk[e] * cp.scale;
+      dk4[at4(cp.k_off + qb, j, cp.q_st, e)] = dk[e] * cp.scale;
       if (PACKED) {
-        dk4[cp.v_off / 4u + blk + j * d4 + e] = dv[e];
+        dk4[at4(cp.v_off + qb, j, cp.q_st, e)] = dv[e];
       } else {
-        dv4[cp.v_off / 4u + blk + j * d4 + e] = dv[e];
+        dv4[at4(cp.v_off + qb, j, cp.q_st, e)] = dv[e];
       }
     }
   }

@@ -25,7 +25,7 @@ import { linear } from '../ops/linear.js';
 import { permute, transpose } from '../ops/permute.js';
 import { reshape } from '../ops/reshape.js';
 import { narrow } from '../ops/slice.js';
-import { WINDOW_ATTENTION_MAX_DH, WINDOW_ATTENTION_MAX_T, windowAttentionPacked, windowAttentionUnsupported, type WindowAttentionOptions } from '../ops/window_attention.js';
+import { WINDOW_ATTENTION_MAX_DH, WINDOW_ATTENTION_MAX_T, windowAttentionTokens, windowAttentionUnsupported, type WindowAttentionOptions } from '../ops/window_attention.js';
 import { relativePositionBias, relativePositionIndex, swinShiftMaskData } from '../ops/window_attention_swin.js';
 import { Rng } from '../util/rng.js';
 import { attentionUnfused } from './attention_unfused.js';
@@ -52,15 +52,18 @@ export interface SwinContext {
 }
 
 /**
- * Windows or heads the fused kernels cannot take (T, dh > 64; on devices with only the workgroup
- * kernels, dh % 4 != 0 or too little workgroup memory) take the unfused path.
+ * Attention of the qkv Linear's output [Bw, T, 3, heads, dh]; returns [Bw, T, heads, dh]. The fused
+ * kernels read and write these layouts in place. Windows or heads they cannot take (T, dh > 64; on
+ * devices with only the workgroup kernels, dh % 4 != 0 or too little workgroup memory) take the
+ * unfused path, which permutes to [3, Bw, heads, T, dh] and back as the released code does.
  */
 function attend(ctx: SwinContext, qkv: Tensor, opts: WindowAttentionOptions): Tensor {
-  const [, bw, heads, t, dh] = qkv.shape as [number, number, number, number, number];
+  const [bw, t, , heads, dh] = qkv.shape as [number, number, number, number, number];
   const fits = t <= WINDOW_ATTENTION_MAX_T && dh <= WINDOW_ATTENTION_MAX_DH && windowAttentionUnsupported(ctx.device, { t, dh }) === null;
-  if (ctx.attention === 'fused' && fits) return windowAttentionPacked(qkv, opts);
-  const part = (i: number) => reshape(narrow(qkv, 0, i, 1), [bw, heads, t, dh]);
-  return attentionUnfused(part(0), part(1), part(2), opts);
+  if (ctx.attention === 'fused' && fits) return windowAttentionTokens(qkv, opts);
+  const packed = permute(qkv, [2, 0, 3, 1, 4]); // [3, Bw, heads, T, dh]
+  const part = (i: number) => reshape(narrow(packed, 0, i, 1), [bw, heads, t, dh]);
+  return transpose(attentionUnfused(part(0), part(1), part(2), opts), 1, 2);
 }
 
 /**
@@ -152,10 +155,10 @@ export class WindowAttention extends Module {
   forward(x: Tensor, mask: Tensor | null): Tensor {
     const [bw, t, c] = x.shape as [number, number, number];
     const heads = this.numHeads;
-    const qkv = permute(reshape(this.qkv.forward(x), [bw, t, 3, heads, c / heads]), [2, 0, 3, 1, 4]); // [3, Bw, heads, T, dh]
+    const qkv = reshape(this.qkv.forward(x), [bw, t, 3, heads, c / heads]);
     const bias = relativePositionBias(this.relativePositionBiasTable, this.relativePositionIndex.view([t * t]), t);
-    const o = attend(this.ctx, qkv, { scale: this.scale, bias, ...(mask ? { mask } : {}) });
-    return this.proj.forward(reshape(transpose(o, 1, 2), [bw, t, c]));
+    const o = attend(this.ctx, qkv, { scale: this.scale, bias, ...(mask ? { mask } : {}) }); // [Bw, T, heads, dh]
+    return this.proj.forward(reshape(o, [bw, t, c]));
   }
 }
 

@@ -4,8 +4,9 @@
  *
  *   S = q kᵀ · scale + bias[h] + mask[b mod nW],  P = softmax(S) over the last axis,  out = P v
  *
- * windowAttentionPacked takes q, k, v as one [3, Bw, heads, T, dh] tensor (Swin's qkv) and returns
- * one packed gradient.
+ * windowAttentionPacked takes q, k, v as one [3, Bw, heads, T, dh] tensor and returns one packed
+ * gradient; windowAttentionTokens reads Swin's qkv Linear output [Bw, T, 3, heads, dh] in place and
+ * writes [Bw, T, heads, dh] (the kernels take row strides), so Swin copies neither.
  * q, k, v and out are [Bw, heads, T, dh] with Bw = batch · nW windows (window b uses mask row
  * b mod nW, as the released Swin code's `view(B_ // nW, nW, ...)` does). T ≤ 64 and dh ≤ 64.
  * The forward pass makes one pass over the keys (online softmax: running row maximum, rescaled
@@ -165,7 +166,8 @@ export function windowAttention(q: Tensor, k: Tensor, v: Tensor, opts: WindowAtt
   const extra = [opts.bias, opts.mask].filter((x): x is Tensor => x !== undefined);
   const device = checkInputs(op, [q, k, v, ...extra]);
   const d = checkShapes(q, k, v, opts);
-  return fused(device, d, opts, [q, k, v], { q: q.buffer, k: k.buffer, v: v.buffer, kOff: 0, vOff: 0 }, () => {
+  const layout = { kOff: 0, vOff: 0, qStrides: headsMajor(d), oStrides: headsMajor(d), outShape: [...q.shape] };
+  return fused(device, d, opts, [q, k, v], { q: q.buffer, k: k.buffer, v: v.buffer, ...layout }, () => {
     const dq = Tensor.empty(device, q.shape);
     const dk = Tensor.empty(device, q.shape);
     const dv = Tensor.empty(device, q.shape);
@@ -189,7 +191,30 @@ export function windowAttentionPacked(qkv: Tensor, opts: WindowAttentionOptions)
   const part = qkv.shape.slice(1);
   const d = checkDims(part, opts, op, `qkv ${shapeStr(qkv.shape)}`);
   const n = part.reduce((a, b) => a * b, 1);
-  return fused(device, d, opts, [qkv], { q: qkv.buffer, k: qkv.buffer, v: qkv.buffer, kOff: n, vOff: 2 * n }, () => {
+  const layout = { kOff: n, vOff: 2 * n, qStrides: headsMajor(d), oStrides: headsMajor(d), outShape: part };
+  return fused(device, d, opts, [qkv], { q: qkv.buffer, k: qkv.buffer, v: qkv.buffer, ...layout }, () => {
+    const dqkv = Tensor.empty(device, qkv.shape);
+    return { dq: dqkv.buffer, dk: dqkv.buffer, dv: null, grads: () => [dqkv] };
+  });
+}
+
+/**
+ * windowAttention of Swin's qkv Linear output read in place: qkv [Bw, T, 3, heads, dh] (the
+ * released code's `qkv(x).reshape(B_, N, 3, heads, C // heads)` before its permute) and the output
+ * [Bw, T, heads, dh] (before its `transpose(1, 2)`), so that neither the permute of qkv nor the
+ * transpose of the output is copied, forward or backward. The gradient is one
+ * [Bw, T, 3, heads, dh] tensor.
+ */
+export function windowAttentionTokens(qkv: Tensor, opts: WindowAttentionOptions): Tensor {
+  const op = 'windowAttentionTokens';
+  const extra = [opts.bias, opts.mask].filter((x): x is Tensor => x !== undefined);
+  const device = checkInputs(op, [qkv, ...extra]);
+  if (qkv.rank !== 5 || qkv.shape[2] !== 3) throw new RangeError(`${op}: qkv must be [Bw, T, 3, heads, dh], got ${shapeStr(qkv.shape)}`);
+  const [bw, t, , heads, dh] = qkv.shape as [number, number, number, number, number];
+  const d = checkDims([bw, heads, t, dh], opts, op, `qkv ${shapeStr(qkv.shape)}`);
+  const c = heads * dh;
+  const layout = { kOff: c, vOff: 2 * c, qStrides: [t * 3 * c, dh, 3 * c] as const, oStrides: [t * c, dh, c] as const, outShape: [bw, t, heads, dh] };
+  return fused(device, d, opts, [qkv], { q: qkv.buffer, k: qkv.buffer, v: qkv.buffer, ...layout }, () => {
     const dqkv = Tensor.empty(device, qkv.shape);
     return { dq: dqkv.buffer, dk: dqkv.buffer, dv: null, grads: () => [dqkv] };
   });
@@ -202,6 +227,23 @@ interface Sources {
   /** where k and v start in their buffers, in values (N and 2 N in a packed qkv) */
   kOff: number;
   vOff: number;
+  /** strides (in values) of window, head and row in q, k, v and their gradients */
+  qStrides: Strides;
+  /** the same in the output and its gradient */
+  oStrides: Strides;
+  outShape: number[];
+}
+
+type Strides = readonly [window: number, head: number, row: number];
+
+/** The strides of a [Bw, heads, T, dh] tensor. */
+const headsMajor = (d: Dims): Strides => [d.heads * d.t * d.dh, d.t * d.dh, d.dh];
+
+/** The kernels' uniform fields for the layouts of a call. */
+function layoutParams(src: Sources) {
+  const [q_sb, q_sh, q_st] = src.qStrides;
+  const [o_sb, o_sh, o_st] = src.oStrides;
+  return { k_off: src.kOff, v_off: src.vOff, q_sb, q_sh, q_st, o_sb, o_sh, o_st };
 }
 
 /** The gradients' buffers (dv null: dk and dv share dk's buffer, packed) and their tensors. */
@@ -241,7 +283,7 @@ function fused(device: Device, d: Dims, opts: WindowAttentionOptions, qkvInputs:
   const tp = Math.ceil(d.t / 4) * 4;
   const train = needsGrad(inputs);
   const family = kind === 'subgroup' ? subgroupFamily(device, d, opts, src, tp, train) : workgroupFamily(device, d, opts, src, tp, train);
-  const out = Tensor.empty(device, [d.bw, d.heads, d.t, d.dh]);
+  const out = Tensor.empty(device, src.outShape);
   const saved = train ? Tensor.empty(device, [d.bw * d.heads * d.t * (tp + 1)]) : null;
   const io: Io = { src, bias, mask: opts.mask, out: out.buffer, saved: saved?.buffer ?? null };
   if (d.bw > 0) family.forward(io);
@@ -279,7 +321,7 @@ function subgroupFamily(device: Device, d: Dims, opts: WindowAttentionOptions, s
     const rows = opts.rows ?? defaultRows(entry, d.t);
     const blocks = Math.ceil(d.t / (LANES * rows));
     const tasks = d.bw * d.heads * blocks;
-    const params = { tasks, blocks, heads: d.heads, t: d.t, dh: d.dh, nw: d.nw, scale: opts.scale, tp, k_off: src.kOff, v_off: src.vOff };
+    const params = { tasks, blocks, heads: d.heads, t: d.t, dh: d.dh, nw: d.nw, scale: opts.scale, tp, ...layoutParams(src) };
     return { rows, params, groups: grid1d(device, tasks, WG / LANES) };
   };
   return {
@@ -324,7 +366,7 @@ function subgroupFamily(device: Device, d: Dims, opts: WindowAttentionOptions, s
  */
 function workgroupFamily(device: Device, d: Dims, opts: WindowAttentionOptions, src: Sources, tp: number, train: boolean): Family {
   const tasks = d.bw * d.heads;
-  const params = { tasks, blocks: 1, heads: d.heads, t: d.t, dh: d.dh, nw: d.nw, scale: opts.scale, tp, k_off: src.kOff, v_off: src.vOff };
+  const params = { tasks, blocks: 1, heads: d.heads, t: d.t, dh: d.dh, nw: d.nw, scale: opts.scale, tp, ...layoutParams(src) };
   const groups = grid1d(device, tasks, 1);
   const kv4 = (d.t * d.dh) / 4;
   return {

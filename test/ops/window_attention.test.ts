@@ -6,7 +6,7 @@ import { expect } from 'chai';
 import { backward, noGrad, Tensor } from '../../src/index.js';
 import '../../src/ops/index.js';
 import { attentionUnfused } from '../../src/nn/attention_unfused.js';
-import { windowAttention, windowAttentionKernels, windowAttentionPacked, windowAttentionUnsupported, type WindowAttentionKernels, type WindowAttentionOptions } from '../../src/ops/window_attention.js';
+import { windowAttention, windowAttentionKernels, windowAttentionPacked, windowAttentionTokens, windowAttentionUnsupported, type WindowAttentionKernels, type WindowAttentionOptions } from '../../src/ops/window_attention.js';
 import { relativePositionBias, relativePositionIndex, swinShiftMaskData, swinShiftMask } from '../../src/ops/window_attention_swin.js';
 import { nd, type NDArray } from '../../src/ref/ndarray.js';
 import { windowAttentionRef, windowAttentionVjpRef, type WindowAttentionRefOptions } from '../../src/ref/window_attention.js';
@@ -178,6 +178,72 @@ describe('windowAttention', function () {
       });
     });
   }
+
+  // Swin's qkv Linear output read in place: qkv [Bw, T, 3, heads, dh], output [Bw, T, heads, dh]
+  for (const c of [
+    { bw: 4, heads: 3, t: 49, dh: 32, nw: 2, bias: true },
+    { bw: 4, heads: 3, t: 49, dh: 32, nw: 2, bias: true, rows: 2 },
+    { bw: 3, heads: 2, t: 10, dh: 5, nw: 3, bias: true },
+    { bw: 2, heads: 2, t: 9, dh: 4, nw: 1, bias: false, scalar: true },
+    { bw: 4, heads: 3, t: 49, dh: 32, nw: 2, bias: true, kernels: 'workgroup' },
+    { bw: 3, heads: 2, t: 10, dh: 8, nw: 3, bias: true, kernels: 'workgroup' },
+  ] as Case[]) {
+    it(`windowAttentionTokens: forward and dqkv in Swin's token-major layout${c.bias ? ', dbias' : ''} match the reference ${label(c)}`, async () => {
+      const x = inputsOf(c, 23);
+      const { bw, heads, t, dh } = c;
+      // [Bw, heads, T, dh] index of (b, h, i, e), and the [Bw, T, 3, heads, dh] index of part p
+      const hm = (b: number, h: number, i: number, e: number) => ((b * heads + h) * t + i) * dh + e;
+      const tm = (b: number, i: number, p: number, h: number, e: number) => (((b * t + i) * 3 + p) * heads + h) * dh + e;
+      const each = (f: (b: number, h: number, i: number, e: number) => void) => {
+        for (let b = 0; b < bw; b++) for (let h = 0; h < heads; h++) for (let i = 0; i < t; i++) for (let e = 0; e < dh; e++) f(b, h, i, e);
+      };
+      const pack = (parts: NDArray[]) => {
+        const out = new Float64Array(3 * bw * t * heads * dh);
+        parts.forEach((a, p) => each((b, h, i, e) => (out[tm(b, i, p, h, e)] = a.data[hm(b, h, i, e)]!)));
+        return nd([bw, t, 3, heads, dh], out);
+      };
+      const unpack = (a: NDArray) => [0, 1, 2].map((p) => {
+        const out = new Float64Array(bw * heads * t * dh);
+        each((b, h, i, e) => (out[hm(b, h, i, e)] = a.data[tm(b, i, p, h, e)]!));
+        return nd([bw, heads, t, dh], out);
+      });
+      const tokenMajor = (a: NDArray) => {
+        const out = new Float64Array(a.data.length);
+        each((b, h, i, e) => (out[((b * t + i) * heads + h) * dh + e] = a.data[hm(b, h, i, e)]!));
+        return nd([bw, t, heads, dh], out);
+      };
+      const headMajor = (a: NDArray) => {
+        const out = new Float64Array(a.data.length);
+        each((b, h, i, e) => (out[hm(b, h, i, e)] = a.data[((b * t + i) * heads + h) * dh + e]!));
+        return nd([bw, heads, t, dh], out);
+      };
+      const qkv = pack([x.q, x.k, x.v]);
+      await checkGpu({
+        name: `windowAttentionTokens ${label(c)}`,
+        inputs: c.bias ? [qkv, x.bias!] : [qkv],
+        gpu: (ts) => {
+          const mask = x.mask ? Tensor.from(ts[0]!.device, x.mask.data, x.mask.shape) : undefined;
+          return windowAttentionTokens(ts[0]!, { scale: x.scale, bias: ts[1], mask, ...(c.scalar ? { vec4: false } : {}), ...(c.rows ? { rows: c.rows } : {}), ...(c.kernels ? { kernels: c.kernels } : {}) });
+        },
+        ref: (a) => {
+          const [q, k, v] = unpack(a[0]!);
+          return tokenMajor(windowAttentionRef(q!, k!, v!, refOpts(x, a[1])));
+        },
+        vjp: (a, dy) => {
+          const [q, k, v] = unpack(a[0]!);
+          const g = windowAttentionVjpRef(q!, k!, v!, refOpts(x, a[1]), headMajor(dy));
+          return c.bias ? [pack([g.dq, g.dk, g.dv]), g.dbias] : [pack([g.dq, g.dk, g.dv])];
+        },
+        fwd: TOL.fwd,
+        bwd: TOL.bwd,
+      });
+    });
+  }
+
+  it('windowAttentionTokens errors: qkv must be [Bw, T, 3, heads, dh]', async () => {
+    const device = await sharedDevice();
+    expect(() => windowAttentionTokens(Tensor.empty(device, [2, 9, 2, 1, 4]), { scale: 1 })).to.throw(/windowAttentionTokens: qkv must be \[Bw, T, 3, heads, dh\], got \[2, 9, 2, 1, 4\]/);
+  });
 
   it('windowAttentionPacked errors: qkv must be [3, Bw, heads, T, dh]', async () => {
     const device = await sharedDevice();
