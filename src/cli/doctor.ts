@@ -5,7 +5,10 @@
  */
 import { Command } from 'commander';
 import { matmul } from '../ops/matmul.js';
+import { aunceVariant } from '../ops/aunce.js';
+import { layerNormVariant } from '../ops/layer_norm.js';
 import { chooseMatmulVariant } from '../ops/matmul_variants.js';
+import { windowAttentionKernels, windowAttentionUnsupported } from '../ops/window_attention.js';
 import { binary } from '../ops/binary.js';
 import { full } from '../ops/unary.js';
 import type { Device } from '../runtime/device.js';
@@ -41,6 +44,27 @@ export interface DoctorReport {
   readback4MiBMs: number;
   timestamps: { works: boolean; kernelGpuMs: number | null; note: string };
   throughput: { name: string; clock: 'gpu' | 'wall'; medianMs: number; rate: string }[];
+  /** the kernels the ops will use on this device, each with why (see kernelChoices) */
+  kernels: Record<string, string>;
+}
+
+/**
+ * The kernel families the main ops choose on a device: the fused window attention (subgroup or
+ * workgroup kernels, or the unfused ops and why), the fused AUNCE loss, layer norm, and the matmul
+ * variant of a square product and of a Swin-T Linear. What runs on a GPU differs from lavapipe, and
+ * this is where a user sees it.
+ */
+export function kernelChoices(device: Device): Record<string, string> {
+  const mm = (m: number, k: number, n: number) => chooseMatmulVariant(device, { batch: 1, m, n, k, transA: false, transB: false, aBatchStride: m * k, bBatchStride: k * n }).name;
+  const why = windowAttentionUnsupported(device);
+  const aunce = aunceVariant(device);
+  return {
+    'window attention (T 49, dh 32)': why ? `unfused ops (${why})` : `fused, ${windowAttentionKernels(device, 49, 32)} kernels`,
+    'AUNCE loss': aunce === 'broadcast' || aunce === 'shuffle' ? `fused, ${aunce} variant` : `unfused ops (${aunce})`,
+    'layer norm': `${layerNormVariant(device)} kernels`,
+    'matmul 1024x1024x1024': mm(1024, 1024, 1024),
+    'matmul [25088x96]x[96x288] (a Swin-T Linear)': mm(25088, 96, 288),
+  };
 }
 
 const median = (xs: number[]) => {
@@ -70,6 +94,8 @@ export async function runDoctor(log: (line: string) => void): Promise<DoctorRepo
     for (const k of SHOWN_LIMITS) if (k in device.limits) limits[k] = device.limits[k]!;
     log(`limits:     ${Object.entries(limits).map(([k, v]) => `${k}=${v}`).join(' ')}`);
     log(`opened in ${openMs.toFixed(0)} ms, ${device.kernels.files().length} kernel files compiled`);
+    const kernels = kernelChoices(device);
+    for (const [op, choice] of Object.entries(kernels)) log(`kernels:    ${op}: ${choice}`);
 
     const one = Tensor.empty(device, [1]);
     const fillOne = () => full(device, [1], 1).dispose();
@@ -141,6 +167,7 @@ export async function runDoctor(log: (line: string) => void): Promise<DoctorRepo
       readback4MiBMs,
       timestamps,
       throughput,
+      kernels,
     };
   } finally {
     device.destroy();

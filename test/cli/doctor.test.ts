@@ -19,6 +19,29 @@ describe('aunce doctor', () => {
     expect(report.timestamps.works).to.equal(true);
     expect(report.throughput.map((t: { name: string }) => t.name)).to.have.length(2);
     for (const t of report.throughput) expect(t.medianMs).to.be.greaterThan(0);
+    // lavapipe: 8-lane subgroups, so the subgroup attention and the broadcast AUNCE kernels
+    expect(report.kernels).to.deep.include({
+      'window attention (T 49, dh 32)': 'fused, subgroup kernels',
+      'AUNCE loss': 'fused, broadcast variant',
+      'layer norm': 'plain kernels',
+      'matmul 1024x1024x1024': 'subgroup32',
+    });
+  });
+
+  it('doctor kernels: without subgroups (as on a device without 8-lane subgroups) the workgroup attention kernels and the unfused AUNCE loss', async function () {
+    this.timeout(60000);
+    const { openDevice } = await import('../../src/runtime/node_gpu.js');
+    const { kernelChoices } = await import('../../src/cli/doctor.js');
+    const d = await openDevice({ disableFeatures: ['subgroups'] });
+    try {
+      const k = kernelChoices(d);
+      expect(k['window attention (T 49, dh 32)']).to.equal('fused, workgroup kernels');
+      expect(k['AUNCE loss']).to.match(/^unfused ops \(the fused AUNCE kernels need the subgroups feature\)$/);
+      expect(k['layer norm']).to.equal('plain kernels');
+      expect(k['matmul 1024x1024x1024']).to.equal('plain');
+    } finally {
+      d.destroy();
+    }
   });
 
   it('doctor: without a Vulkan driver it exits 2 and says how to install one', function () {
