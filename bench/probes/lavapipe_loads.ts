@@ -28,7 +28,7 @@ const GROUPS = 512;
 type Probe = 'straight' | 'loop-constant' | 'loop-index' | 'loop-storage';
 const PROBES: Probe[] = ['straight', 'loop-constant', 'loop-index', 'loop-storage'];
 
-/** The four multiply-add statements reading values c .. c + 3 through `at` (an index expression). */
+/** The four multiply-add statements reading values c .. c + 3 through `at` (an index expression of them). */
 function quad(at: (x: number) => string, c: number): string {
   return [0, 1, 2, 3].map((x) => `a${x} += ${at(c + x)} * mine;`).join(' ');
 }
@@ -55,7 +55,7 @@ function source(probe: Probe, reps: number): string {
   } else {
     const read = probe === 'loop-index' ? (x: number) => `sh[c + ${x}u]` : (x: number) => `src[wid.x * ${N}u + c + ${x}u]`;
     lines.push(`  for (var r = 0u; r < ${reps}u; r++) {`);
-    lines.push(`    for (var c = 0u; c < ${N}u; c += 4u) { ${[0, 1, 2, 3].map((x) => `a${x} += ${read(x)} * mine;`).join(' ')} }`);
+    lines.push(`    for (var c = 0u; c < ${N}u; c += 4u) { ${quad(read, 0)} }`);
     lines.push('  }');
   }
   lines.push(`  dst[wid.x * ${LANES}u + li] = a0 + a1 + a2 + a3;`, '}');

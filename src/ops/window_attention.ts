@@ -277,6 +277,7 @@ function fused(device: Device, d: Dims, opts: WindowAttentionOptions, qkvInputs:
   if (kind !== 'subgroup' && kind !== 'workgroup') throw new RangeError(`${op}: kernels must be 'subgroup' or 'workgroup', got ${String(kind)}`);
   const why = opts.kernels ? windowAttentionKernelsUnsupported(device, kind, d.t, d.dh) : windowAttentionUnsupported(device, d);
   if (why) throw new Error(`${op}: ${why} (${device.name}); use attentionUnfused`);
+  if (opts.rows !== undefined && opts.rows !== 1 && opts.rows !== 2) throw new RangeError(`${op}: rows must be 1 or 2, got ${String(opts.rows)}`);
   const bias = opts.bias;
   const inputs = bias ? [...qkvInputs, bias] : qkvInputs;
   // row stride of the saved scores and of dscore (see kernels/window_attention.wgsl)
@@ -312,7 +313,6 @@ function biasGrad(ds: Tensor, d: Dims, bias: Tensor): Tensor {
 
 /** The subgroup kernels (kernels/window_attention.wgsl): 8 * ROWS rows of one (window, head) per subgroup. */
 function subgroupFamily(device: Device, d: Dims, opts: WindowAttentionOptions, src: Sources, tp: number, train: boolean): Family {
-  if (opts.rows !== undefined && opts.rows !== 1 && opts.rows !== 2) throw new RangeError(`windowAttention: rows must be 1 or 2, got ${String(opts.rows)}`);
   const nc = Math.ceil(d.dh / 32);
   const vec4 = opts.vec4 ?? d.dh % 4 === 0;
   if (vec4 && d.dh % 4 !== 0) throw new RangeError(`windowAttention: vec4 needs dh % 4 == 0, got dh = ${d.dh}`);

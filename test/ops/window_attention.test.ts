@@ -340,6 +340,7 @@ describe('windowAttention', function () {
       ['Bw not a multiple of nW', (d) => { const q = Tensor.empty(d, [5, 3, 9, 4]); windowAttention(q, q, q, { scale: 1, mask: Tensor.empty(d, [2, 9, 9]) }); }, /Bw = 5 windows is not a multiple of the mask's nW = 2/],
       ['vec4 with dh = 5', (d) => { const q = Tensor.empty(d, [1, 1, 4, 5]); windowAttention(q, q, q, { scale: 1, vec4: true }); }, /vec4 needs dh % 4 == 0, got dh = 5/],
       ['rows = 3', (d) => { const q = Tensor.empty(d, [1, 1, 4, 4]); windowAttention(q, q, q, { scale: 1, rows: 3 as 2 }); }, /rows must be 1 or 2, got 3/],
+      ['rows = 3 with the workgroup kernels', (d) => { const q = Tensor.empty(d, [1, 1, 4, 4]); windowAttention(q, q, q, { scale: 1, rows: 3 as 2, kernels: 'workgroup' }); }, /rows must be 1 or 2, got 3/],
       ['a NaN scale', (d) => { const q = Tensor.empty(d, [1, 1, 4, 4]); windowAttention(q, q, q, { scale: NaN }); }, /scale must be finite, got NaN/],
       ['workgroup kernels with dh = 5', (d) => { const q = Tensor.empty(d, [1, 1, 4, 5]); windowAttention(q, q, q, { scale: 1, kernels: 'workgroup' }); }, /workgroup window attention kernels need dh % 4 == 0, got dh = 5/],
       ['workgroup kernels past the workgroup memory', (d) => { const q = Tensor.empty(d, [1, 1, 64, 64]); windowAttention(q, q, q, { scale: 1, kernels: 'workgroup' }); }, /need 33024 bytes of workgroup memory at T = 64, dh = 64; this device allows \d+/],
